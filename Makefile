@@ -1,0 +1,37 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# CPU build of torch: pinned here (not in pyproject, whose range stays loose for users) so
+# that CI never pulls the multi-GB CUDA build. /opt/wheels holds it on the project machines.
+TORCH_SPEC ?= torch==2.13.0
+WHEELS := $(wildcard /opt/wheels)
+FIND_LINKS := $(if $(WHEELS),--find-links $(WHEELS),--index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple)
+DATA_DIR ?= $(abspath ../shared/datasets)
+
+.PHONY: venv demo test test-slow lint bench-speed clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(FIND_LINKS) "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet $(FIND_LINKS) -e ".[test,bench]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(PY) -m skdistill.demo
+
+test: venv
+	$(PY) -m ruff check skdistill tests examples
+	$(PY) -m pytest -m "not slow" -q
+
+test-slow: venv
+	SKDISTILL_DATA_DIR=$(DATA_DIR) $(PY) -m pytest -m slow -q
+
+bench-speed: venv
+	$(PY) -m skdistill.bench speed --data-dir $(DATA_DIR)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

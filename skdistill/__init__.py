@@ -1,0 +1,26 @@
+"""skdistill: data-free knowledge distillation of regression models.
+
+Compress a fitted regressor (the *teacher*) into a small neural network (the
+*student*) without the data the teacher was trained on, following Zhou & Chiam,
+"Synthetic data generation method for data-free knowledge distillation in regression
+neural networks" (arXiv 2301.04338).
+"""
+
+from ._estimator import DataFreeDistillRegressor
+from .inputs import InputSpec
+from .samplers import SAMPLERS, DirectSampler, RandomSampler, Sampler, register_sampler
+from .teachers import as_teacher
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "DataFreeDistillRegressor",
+    "InputSpec",
+    "Sampler",
+    "RandomSampler",
+    "DirectSampler",
+    "SAMPLERS",
+    "register_sampler",
+    "as_teacher",
+    "__version__",
+]

@@ -1,0 +1,273 @@
+"""A lean, autograd-free path for multilayer perceptrons.
+
+At the paper's sizes (batches of 50 rows, students of 25 units) a training step is a
+few microseconds of arithmetic buried under Python, ``nn.Module`` and autograd
+dispatch. When teacher and student are plain stacks of ``Linear`` layers and
+elementwise activations, this module runs their forward passes and input/parameter
+gradients as raw tensor operations instead. It computes exactly what autograd would
+(tests compare the two); anything it does not recognise takes the autograd path.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["FunctionalMLP", "FlatRMSprop", "flatten_parameters"]
+
+
+# Each activation is (forward_, backward_): both work in place on preallocated
+# buffers, ``backward_(g, y)`` turning d/d(output) into d/d(input) given the output y.
+_aten = torch.ops.aten
+
+
+def _tanh_backward_(g, y):
+    return _aten.tanh_backward.grad_input(g, y, grad_input=g)
+
+
+def _sigmoid_backward_(g, y):
+    return _aten.sigmoid_backward.grad_input(g, y, grad_input=g)
+
+
+def _relu_backward_(g, y):
+    return g.masked_fill_(y <= 0, 0.0)
+
+
+_TANH = (lambda h: torch.tanh(h, out=h), _tanh_backward_)
+_SIGMOID = (lambda h: torch.sigmoid(h, out=h), _sigmoid_backward_)
+_RELU = (torch.relu_, _relu_backward_)
+_IDENTITY = (None, None)
+
+
+def _activation(layer):
+    """(forward_, backward_) for an elementwise activation module, or None."""
+    if isinstance(layer, nn.Tanh):
+        return _TANH
+    if isinstance(layer, nn.Sigmoid):
+        return _SIGMOID
+    if isinstance(layer, nn.ReLU):
+        return _RELU
+    if isinstance(layer, (nn.Identity, nn.Dropout)):
+        return _IDENTITY
+    if isinstance(layer, nn.Softplus) and layer.beta == 1:
+        threshold = layer.threshold
+        return (
+            lambda h: h.copy_(nn.functional.softplus(h, 1.0, threshold)),
+            # d softplus(x)/dx = sigmoid(x) = 1 - exp(-softplus(x))
+            lambda g, y: g.mul_(-torch.expm1(-y)),
+        )
+    return None
+
+
+def _flat_layers(module):
+    if isinstance(module, nn.Sequential):
+        out = []
+        for child in module:
+            sub = _flat_layers(child)
+            if sub is None:
+                return None
+            out += sub
+        return out
+    return [module]
+
+
+class FunctionalMLP:
+    """Forward and backward of an ``nn.Sequential`` of ``Linear`` and activations.
+
+    Parameters
+    ----------
+    weights : list of (W, b)
+        ``W`` of shape (out, in), ``b`` of shape (out,) or None; used by reference,
+        so in-place updates of the module's parameters are seen.
+    activations : list of (fn, backward) or None per layer (applied after it)
+    """
+
+    def __init__(self, weights, activations, params=None):
+        self.weights = weights
+        self.activations = activations
+        self.params = params
+        self._workspace = {}
+        self._tail = None
+
+    @classmethod
+    def from_module(
+        cls, module, x_loc=None, x_scale=None, y_loc=0.0, y_scale=1.0, fold_tanh=False
+    ):
+        """Build from ``module`` or return None if it is not a plain MLP.
+
+        With ``x_loc``/``x_scale``/``y_loc``/``y_scale`` the affine maps
+        ``x = x_loc + x_scale * z`` and ``(y - y_loc) / y_scale`` are folded into the
+        first and last layers (new tensors, the module is untouched).
+
+        With ``fold_tanh`` (for frozen networks), each hidden ``tanh`` followed by a
+        linear layer is rewritten through ``tanh(a) = 2 sigmoid(2a) - 1``, the
+        constants going into the weights: the same function, about twice as fast
+        on CPU, where ``tanh`` is the costliest kernel of the teacher.
+        """
+        layers = _flat_layers(module)
+        if not layers or not isinstance(layers[0], nn.Linear):
+            return None
+        weights, acts, params = [], [], []
+        for layer in layers:
+            if isinstance(layer, nn.Linear):
+                params.append((layer.weight, layer.bias))
+                b = layer.bias.detach() if layer.bias is not None else None
+                weights.append([layer.weight.detach(), b])
+                acts.append(None)
+                continue
+            act = _activation(layer)
+            if act is None or acts[-1] is not None:
+                return None
+            acts[-1] = act
+            if isinstance(layer, nn.Dropout) and module.training:
+                return None
+        if weights[-1][0].shape[0] != 1:
+            return None
+        if x_loc is not None:
+            W, b = weights[0]
+            dtype = W.dtype
+            x_loc, x_scale = x_loc.to(dtype), x_scale.to(dtype)
+            bias = b if b is not None else torch.zeros(W.shape[0], dtype=dtype)
+            weights[0] = [(W * x_scale).detach(), (bias + W @ x_loc).detach()]
+        if y_loc != 0.0 or y_scale != 1.0:
+            W, b = weights[-1]
+            bias = b if b is not None else torch.zeros(1, dtype=W.dtype)
+            weights[-1] = [(W / y_scale).detach(), ((bias - y_loc) / y_scale).detach()]
+        if fold_tanh:
+            for i in range(len(weights) - 1):
+                if acts[i] is _TANH:
+                    W, b = weights[i]
+                    weights[i] = [2.0 * W.detach(), None if b is None else 2.0 * b]
+                    W2, b2 = weights[i + 1]
+                    base = (
+                        b2
+                        if b2 is not None
+                        else torch.zeros(W2.shape[0], dtype=W2.dtype)
+                    )
+                    weights[i + 1] = [2.0 * W2.detach(), base - W2.sum(dim=1)]
+                    acts[i] = _SIGMOID
+        mlp = cls([tuple(w) for w in weights], acts, params)
+        if fold_tanh and len(weights) > 1 and acts[-1] is None and acts[-2] is _SIGMOID:
+            mlp._tail = (weights[-1][0].reshape(-1, 1) * weights[-2][0]).contiguous()
+        return mlp
+
+    def _buffer(self, key, shape, like):
+        """A reusable workspace tensor: large temporaries are not reallocated per call
+        (fresh multi-megabyte allocations page-fault on every call on Linux)."""
+        buf = self._workspace.get((key, shape))
+        if buf is None:
+            if len(self._workspace) > 64:
+                self._workspace.clear()
+            buf = torch.empty(shape, dtype=like.dtype, device=like.device)
+            self._workspace[(key, shape)] = buf
+        return buf
+
+    def forward(self, x):
+        """Return the output of shape (n,) and the inputs of every layer.
+
+        Hidden activations live in workspace buffers: they stay valid until the next
+        call of ``forward`` on the same number of rows.
+        """
+        inputs = []
+        h = x
+        n, last = x.shape[0], len(self.weights) - 1
+        for i, ((W, b), act) in enumerate(zip(self.weights, self.activations)):
+            inputs.append(h)
+            if i < last:
+                out = self._buffer(("f", i), (n, W.shape[0]), x)
+                if b is not None:
+                    torch.addmm(b, h, W.t(), out=out)
+                else:
+                    torch.mm(h, W.t(), out=out)
+            else:
+                out = torch.addmm(b, h, W.t()) if b is not None else h @ W.t()
+            if act is not None and act[0] is not None:
+                act[0](out)
+            h = out
+        inputs.append(h)
+        return h.view(-1), inputs
+
+    def _backward(self, inputs, grad_out, grads=None):
+        g = grad_out.view(-1, 1)
+        n = g.shape[0]
+        start = len(self.weights) - 1
+        if grads is None and self._tail is not None:
+            # Scalar output after a sigmoid layer: d/d(input of that layer) is
+            # g * (sigmoid'(y) @ (w_out^T * W)), skipping the (n, hidden) outer product.
+            y = inputs[start]
+            deriv = torch.addcmul(
+                y, y, y, value=-1.0, out=self._buffer("tail", tuple(y.shape), y)
+            )
+            if start == 1:
+                return torch.mm(deriv, self._tail).mul_(g)
+            g = torch.mm(
+                deriv,
+                self._tail,
+                out=self._buffer(("b", start - 1), (n, self._tail.shape[1]), y),
+            )
+            g.mul_(grad_out.view(-1, 1))
+            start -= 2
+        for i in range(start, -1, -1):
+            act = self.activations[i]
+            if act is not None and act[1] is not None:
+                if i == len(self.weights) - 1:
+                    g = g.clone()
+                act[1](g, inputs[i + 1])
+            W = self.weights[i][0]
+            if grads is not None:
+                gW, gb = grads[i]
+                torch.mm(g.t(), inputs[i], out=gW)
+                if gb is not None:
+                    torch.sum(g, dim=0, out=gb)
+                if i == 0:
+                    return None
+            if i == 0:
+                return g @ W
+            g = torch.mm(g, W, out=self._buffer(("b", i), (n, W.shape[1]), g))
+        return None
+
+    def backward_input(self, inputs, grad_out):
+        """Gradient with respect to ``x`` given d(loss)/d(output) of shape (n,)."""
+        return self._backward(inputs, grad_out)
+
+    def backward_params(self, inputs, grad_out, grads):
+        """Write parameter gradients into ``grads`` (list of (gW, gb) views)."""
+        self._backward(inputs, grad_out, grads)
+
+
+def flatten_parameters(module):
+    """Make the module's parameters views of one flat tensor; return (params, grads).
+
+    ``grads`` is a flat buffer of the same size with one view per parameter, laid out
+    like the parameters; the module keeps working as an ordinary ``nn.Module``.
+    """
+    params = list(module.parameters())
+    total = sum(p.numel() for p in params)
+    ref = params[0]
+    flat = torch.empty(total, dtype=ref.dtype, device=ref.device)
+    grad = torch.zeros_like(flat)
+    offset, grad_views = 0, {}
+    for p in params:
+        n = p.numel()
+        flat[offset : offset + n].copy_(p.data.reshape(-1))
+        p.data = flat[offset : offset + n].view_as(p)
+        grad_views[p] = grad[offset : offset + n].view_as(p)
+        offset += n
+    return flat, grad, grad_views
+
+
+class FlatRMSprop:
+    """``torch.optim.RMSprop`` (no momentum, not centered) on one flat tensor."""
+
+    def __init__(self, flat, grad, lr, weight_decay=0.0, alpha=0.99, eps=1e-8):
+        self.flat, self.grad = flat, grad
+        self.lr, self.weight_decay, self.alpha, self.eps = lr, weight_decay, alpha, eps
+        self.square_avg = torch.zeros_like(flat)
+
+    def step(self):
+        grad = self.grad
+        if self.weight_decay:
+            grad = grad.add(self.flat, alpha=self.weight_decay)
+        self.square_avg.mul_(self.alpha).addcmul_(grad, grad, value=1.0 - self.alpha)
+        avg = self.square_avg.sqrt().add_(self.eps)
+        self.flat.addcdiv_(grad, avg, value=-self.lr)

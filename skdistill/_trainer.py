@@ -1,0 +1,203 @@
+"""Student updates (eq. 1 and 7): one RMSprop step on a weighted batch.
+
+Two interchangeable trainers: :class:`AutogradTrainer` for any ``nn.Module`` and
+:class:`MLPTrainer`, the same computation without autograd or optimizer overhead for
+plain MLP students (see :mod:`skdistill._mlp`). :func:`make_trainer` picks one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from . import _mlp
+from ._mlp import FlatRMSprop, FunctionalMLP, flatten_parameters
+from .objectives import student_loss
+
+__all__ = ["make_trainer", "AutogradTrainer", "MLPTrainer"]
+
+
+class AutogradTrainer:
+    """RMSprop through autograd; works for any student module."""
+
+    mlp = None
+
+    def __init__(self, student, lr, weight_decay):
+        self.student = student
+        self.optimizer = torch.optim.RMSprop(
+            student.parameters(), lr=lr, weight_decay=weight_decay
+        )
+
+    def predict(self, z):
+        with torch.no_grad():
+            return self.student(z).reshape(-1)
+
+    def step(self, z, t, weights):
+        """Minimise ``sum(weights * (t - S(z))^2)``; return the per-sample losses."""
+        sq = student_loss(t, self.student(z).reshape(-1))
+        loss = (weights * sq).sum()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return sq.detach()
+
+    def snapshot(self):
+        return {k: v.detach().clone() for k, v in self.student.state_dict().items()}
+
+    def restore(self, snapshot):
+        self.student.load_state_dict(snapshot)
+
+
+class MLPTrainer:
+    """Same update as :class:`AutogradTrainer` for plain MLPs, by explicit gradients.
+
+    On CPU the step runs in NumPy on the same memory as the module's parameters:
+    at student sizes NumPy's per-operation overhead is a few times lower than
+    torch's, and the step is nothing but small operations.
+    """
+
+    def __init__(self, student, mlp, lr, weight_decay):
+        self.student = student
+        flat, grad, views = flatten_parameters(student)
+        # rebuild after flattening so the functional view reads the flat storage
+        self.mlp = FunctionalMLP.from_module(student)
+        self.grads = [
+            (views[W], views[b] if b is not None else None) for W, b in self.mlp.params
+        ]
+        self.flat = flat
+        self.optimizer = FlatRMSprop(flat, grad, lr, weight_decay)
+        self._numpy = _NumpyMLPStep.build(self) if flat.device.type == "cpu" else None
+
+    def predict(self, z):
+        if self._numpy is not None:
+            return torch.from_numpy(self._numpy.forward(z.numpy())[-1].reshape(-1))
+        return self.mlp.forward(z)[0]
+
+    def step(self, z, t, weights):
+        if self._numpy is not None:
+            return torch.from_numpy(
+                self._numpy.step(z.numpy(), t.numpy(), weights.numpy())
+            )
+        s, inputs = self.mlp.forward(z)
+        diff = s - t
+        # d/ds of sum(w * (s - t)^2)
+        self.mlp.backward_params(inputs, (2.0 * weights) * diff, self.grads)
+        self.optimizer.step()
+        return diff * diff
+
+    def snapshot(self):
+        return self.flat.clone()
+
+    def restore(self, snapshot):
+        self.flat.copy_(snapshot)
+
+
+def _np_tanh_backward(g, y):
+    g *= 1.0 - y * y
+
+
+def _np_sigmoid(h):
+    np.negative(h, out=h)
+    np.exp(h, out=h)
+    h += 1.0
+    np.reciprocal(h, out=h)
+
+
+def _np_sigmoid_backward(g, y):
+    g *= y * (1.0 - y)
+
+
+def _np_relu_backward(g, y):
+    g *= y > 0
+
+
+_NP_ACTIVATIONS = {
+    _mlp._TANH: (lambda h: np.tanh(h, out=h), _np_tanh_backward),
+    _mlp._SIGMOID: (_np_sigmoid, _np_sigmoid_backward),
+    _mlp._RELU: (lambda h: np.maximum(h, 0.0, out=h), _np_relu_backward),
+    _mlp._IDENTITY: (None, None),
+}
+
+
+class _NumpyMLPStep:
+    """The :class:`MLPTrainer` step (forward, backward, RMSprop) in NumPy."""
+
+    @classmethod
+    def build(cls, trainer):
+        acts = []
+        for act in trainer.mlp.activations:
+            if act is None:
+                acts.append((None, None))
+            elif act in _NP_ACTIVATIONS:
+                acts.append(_NP_ACTIVATIONS[act])
+            else:
+                return None
+        return cls(trainer, acts)
+
+    def __init__(self, trainer, acts):
+        self.acts = acts
+        self.layers = [
+            (W.numpy(), None if b is None else b.numpy())
+            for W, b in trainer.mlp.weights
+        ]
+        self.grads = [
+            (gW.numpy(), None if gb is None else gb.numpy()) for gW, gb in trainer.grads
+        ]
+        opt = trainer.optimizer
+        self.flat, self.grad = opt.flat.numpy(), opt.grad.numpy()
+        self.square_avg = opt.square_avg.numpy()
+        self.opt = opt
+        self._tmp, self._tmp2 = np.empty_like(self.flat), np.empty_like(self.flat)
+
+    def forward(self, z):
+        """Inputs of every layer, then the output (n, 1)."""
+        inputs, h = [], z
+        for (W, b), (fwd, _) in zip(self.layers, self.acts):
+            inputs.append(h)
+            h = h @ W.T
+            if b is not None:
+                h += b
+            if fwd is not None:
+                fwd(h)
+        inputs.append(h)
+        return inputs
+
+    def step(self, z, t, weights):
+        inputs = self.forward(z)
+        diff = inputs[-1].reshape(-1) - t
+        g = (2.0 * weights * diff)[:, None]
+        for i in range(len(self.layers) - 1, -1, -1):
+            bwd = self.acts[i][1]
+            if bwd is not None:
+                bwd(g, inputs[i + 1])
+            gW, gb = self.grads[i]
+            np.matmul(g.T, inputs[i], out=gW)
+            if gb is not None:
+                g.sum(axis=0, out=gb)
+            if i:
+                g = g @ self.layers[i][0]
+        # torch.optim.RMSprop (no momentum, not centered) with preallocated buffers
+        opt, flat, tmp, tmp2 = self.opt, self.flat, self._tmp, self._tmp2
+        if opt.weight_decay:
+            np.multiply(flat, opt.weight_decay, out=tmp)
+            tmp += self.grad
+        else:
+            tmp[:] = self.grad
+        self.square_avg *= opt.alpha
+        np.multiply(tmp, tmp, out=tmp2)
+        tmp2 *= 1.0 - opt.alpha
+        self.square_avg += tmp2
+        np.sqrt(self.square_avg, out=tmp2)
+        tmp2 += opt.eps
+        tmp /= tmp2
+        tmp *= opt.lr
+        flat -= tmp
+        return diff * diff
+
+
+def make_trainer(student, lr, weight_decay):
+    """The fastest trainer that computes the exact RMSprop update for ``student``."""
+    mlp = FunctionalMLP.from_module(student) if student.training else None
+    if mlp is not None and all(p.dtype == torch.float32 for p in student.parameters()):
+        return MLPTrainer(student, mlp, lr, weight_decay)
+    return AutogradTrainer(student, lr, weight_decay)

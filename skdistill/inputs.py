@@ -1,0 +1,317 @@
+"""Input-distribution specifications: what the synthetic inputs look like.
+
+A data-free distillation never sees the teacher's training data, only a description of
+where the inputs live. :class:`InputSpec` is that description, in the user's raw units:
+per-feature Gaussian moments, box bounds, or both (a Gaussian clipped to the box, as the
+paper does for images and protein fractions, sections 3.5-3.6).
+
+Internally every sample is handled in *standardized* coordinates ``z = (x - loc) / scale``
+(:class:`StandardizedSpace`), so that step sizes such as ``direct_lr`` and penalties such
+as ``beta * ||x||^2`` (eq. 5) mean the same thing whether a feature is measured in
+thousands or in fractions.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+
+__all__ = ["InputSpec", "StandardizedSpace"]
+
+
+def _as_feature_vector(value, name, n_features=None):
+    """Return ``value`` as a 1-D float64 array, broadcasting scalars."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        if n_features is None:
+            return arr.reshape(1)
+        return np.full(n_features, float(arr))
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{name} must be a scalar or a 1-D sequence, got shape {arr.shape}."
+        )
+    if n_features is not None and arr.shape[0] != n_features:
+        raise ValueError(
+            f"{name} has {arr.shape[0]} entries but the spec has {n_features} features."
+        )
+    return arr
+
+
+def _feature_label(i, feature_names):
+    if feature_names is not None:
+        return f"feature {i} ({feature_names[i]!r})"
+    return f"feature {i}"
+
+
+class InputSpec:
+    """Where the teacher's inputs live, described without any training data.
+
+    Parameters
+    ----------
+    mean, std : array-like of shape (n_features,) or float, default=None
+        Per-feature mean and standard deviation of a Gaussian. Give both or neither.
+    bounds : sequence of (low, high) pairs, default=None
+        Per-feature box bounds. ``None``/``inf`` entries mean unbounded on that side.
+    n_features : int, default=None
+        Number of features; only needed when neither moments nor bounds tell it
+        (the paper's standard normal ``N(0, I)``).
+    feature_names : sequence of str, default=None
+        Optional feature names, used in error messages.
+
+    Notes
+    -----
+    How draws are made (section 3.2.1 of the paper):
+
+    - moments only: ``N(mean, std^2)`` per feature;
+    - moments and bounds: ``N(mean, std^2)`` clipped to the bounds;
+    - bounds only: uniform on the box (every bound must then be finite);
+    - nothing but ``n_features``: the standard normal ``N(0, I)``.
+
+    Examples
+    --------
+    >>> from skdistill import InputSpec
+    >>> spec = InputSpec(bounds=[(0, 1), (10, 20)])
+    >>> spec.n_features
+    2
+    >>> X = spec.draw(5, random_state=0)
+    >>> bool(((X[:, 1] >= 10) & (X[:, 1] <= 20)).all())
+    True
+    """
+
+    def __init__(
+        self, mean=None, std=None, bounds=None, n_features=None, feature_names=None
+    ):
+        if (mean is None) != (std is None):
+            raise ValueError(
+                "Give both `mean` and `std` of the input Gaussian, or neither."
+            )
+        sizes = set()
+        if mean is not None:
+            mean = _as_feature_vector(mean, "mean")
+            std = _as_feature_vector(std, "std")
+            sizes.update({mean.size, std.size} - {1})
+        if bounds is not None:
+            low, high = self._parse_bounds(bounds)
+            sizes.add(low.size)
+        if n_features is not None:
+            if not isinstance(n_features, numbers.Integral) or n_features < 1:
+                raise ValueError(
+                    f"n_features must be a positive integer, got {n_features!r}."
+                )
+            sizes.add(int(n_features))
+        if feature_names is not None:
+            feature_names = np.asarray(feature_names, dtype=object)
+            sizes.add(feature_names.size)
+        if not sizes and mean is not None:
+            sizes.add(max(mean.size, std.size))
+        if not sizes:
+            raise ValueError(
+                "An InputSpec needs at least one of: mean and std, bounds, n_features."
+            )
+        if len(sizes) > 1:
+            raise ValueError(
+                f"The parts of the input spec disagree on the number of features: "
+                f"{sorted(sizes)}."
+            )
+        d = sizes.pop()
+        self.n_features = d
+        self.feature_names = feature_names
+
+        if mean is not None:
+            self.mean = _as_feature_vector(mean, "mean", d) if mean.size == 1 else mean
+            self.std = _as_feature_vector(std, "std", d) if std.size == 1 else std
+            for name, arr in (("mean", self.mean), ("std", self.std)):
+                bad = np.flatnonzero(~np.isfinite(arr))
+                if bad.size:
+                    raise ValueError(
+                        f"{name} of {_feature_label(bad[0], feature_names)} is "
+                        f"{arr[bad[0]]}; it must be finite."
+                    )
+            neg = np.flatnonzero(self.std < 0)
+            if neg.size:
+                raise ValueError(
+                    f"std of {_feature_label(neg[0], feature_names)} is negative "
+                    f"({self.std[neg[0]]})."
+                )
+        else:
+            self.mean = self.std = None
+
+        if bounds is not None:
+            self.low, self.high = low, high
+            for i in range(d):
+                if np.isnan(low[i]) or np.isnan(high[i]):
+                    raise ValueError(
+                        f"Bounds of {_feature_label(i, feature_names)} contain NaN: "
+                        f"({low[i]}, {high[i]})."
+                    )
+                if low[i] > high[i]:
+                    raise ValueError(
+                        f"Bounds of {_feature_label(i, feature_names)} are reversed: "
+                        f"lower {low[i]} > upper {high[i]}."
+                    )
+            if self.mean is None:
+                unbounded = np.flatnonzero(~(np.isfinite(low) & np.isfinite(high)))
+                if unbounded.size:
+                    raise ValueError(
+                        f"{_feature_label(unbounded[0], feature_names)} has an infinite "
+                        "bound; uniform draws need finite bounds, or give mean and std."
+                    )
+        else:
+            self.low = np.full(d, -np.inf)
+            self.high = np.full(d, np.inf)
+
+    @staticmethod
+    def _parse_bounds(bounds):
+        try:
+            arr = np.array(
+                [[np.nan if v is None else v for v in pair] for pair in bounds],
+                dtype=np.float64,
+            )
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                "bounds must be a sequence of (low, high) pairs, one per feature; "
+                f"could not read {bounds!r} ({exc})."
+            ) from None
+        if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] == 0:
+            raise ValueError(
+                "bounds must be a sequence of (low, high) pairs, one per feature; got "
+                f"an array of shape {arr.shape}."
+            )
+        # ``None`` means unbounded on that side.
+        raw = [[v is None for v in pair] for pair in bounds]
+        none_mask = np.array(raw, dtype=bool)
+        arr[:, 0][none_mask[:, 0]] = -np.inf
+        arr[:, 1][none_mask[:, 1]] = np.inf
+        return arr[:, 0].copy(), arr[:, 1].copy()
+
+    @classmethod
+    def from_data(cls, X, feature_names=None):
+        """Spec from an unlabeled sample: Gaussian moments clipped to its range.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Unlabeled inputs (no targets needed).
+        feature_names : sequence of str, default=None
+            Names to use in messages; taken from a pandas DataFrame if omitted.
+
+        Returns
+        -------
+        InputSpec
+        """
+        if feature_names is None and hasattr(X, "columns"):
+            feature_names = [str(c) for c in X.columns]
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[0] < 1:
+            raise ValueError(f"X must be a non-empty 2-D array, got shape {X.shape}.")
+        if not np.isfinite(X).all():
+            raise ValueError(
+                "X contains NaN or infinity; an input spec needs finite data."
+            )
+        return cls(
+            mean=X.mean(axis=0),
+            std=X.std(axis=0),
+            bounds=np.column_stack([X.min(axis=0), X.max(axis=0)]),
+            feature_names=feature_names,
+        )
+
+    @property
+    def bounds(self):
+        """Array of shape (n_features, 2) with the box bounds (``inf`` if open)."""
+        return np.column_stack([self.low, self.high])
+
+    @property
+    def has_finite_bounds(self):
+        return bool(np.isfinite(self.low).all() and np.isfinite(self.high).all())
+
+    def standardization(self):
+        """Location and scale used to standardize inputs internally.
+
+        Gaussian specs use their moments; box-only specs use the centre and the
+        standard deviation of the uniform law. Zero scales become 1 (constant features).
+        """
+        if self.mean is not None:
+            loc, scale = self.mean.copy(), self.std.copy()
+        elif self.has_finite_bounds:
+            loc = (self.low + self.high) / 2.0
+            scale = (self.high - self.low) / np.sqrt(12.0)
+        else:
+            loc, scale = np.zeros(self.n_features), np.ones(self.n_features)
+        scale[~(scale > 0)] = 1.0
+        return loc, scale
+
+    def draw(self, n_samples, random_state=None):
+        """Draw ``n_samples`` inputs in raw units as a float64 NumPy array."""
+        from sklearn.utils import check_random_state
+
+        rng = check_random_state(random_state)
+        gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        space = StandardizedSpace(self, dtype=torch.float64)
+        return space.to_raw(space.draw(n_samples, gen)).numpy()
+
+    def __repr__(self):
+        if self.mean is not None:
+            kind = "gaussian" + (" clipped" if np.isfinite(self.bounds).any() else "")
+        elif np.isfinite(self.bounds).all():
+            kind = "uniform box"
+        else:
+            kind = "standard normal"
+        return f"InputSpec(n_features={self.n_features}, {kind})"
+
+
+class StandardizedSpace:
+    """An :class:`InputSpec` seen in standardized coordinates, as torch tensors.
+
+    This is the object the training loop and the samplers use: ``draw`` makes
+    standardized samples, ``project`` keeps optimised samples inside the spec's
+    constraints, ``to_raw`` maps back to the teacher's units.
+    """
+
+    def __init__(self, spec, device="cpu", dtype=torch.float32):
+        loc, scale = spec.standardization()
+        self.spec = spec
+        self.n_features = spec.n_features
+        self.kind = (
+            "gaussian"
+            if spec.mean is not None
+            else ("uniform" if spec.has_finite_bounds else "normal")
+        )
+
+        def t(a):
+            return torch.as_tensor(a, dtype=dtype, device=device)
+
+        self.loc, self.scale = t(loc), t(scale)
+        if self.kind == "gaussian":
+            std = spec.std.copy()
+            self.draw_loc = t((spec.mean - loc) / scale)
+            self.draw_scale = t(std / scale)
+        low = (spec.low - loc) / scale
+        high = (spec.high - loc) / scale
+        self.low, self.high = t(low), t(high)
+        self.bounded = bool(np.isfinite(low).any() or np.isfinite(high).any())
+
+    def draw(self, n, generator):
+        """``n`` standardized samples drawn with the torch ``generator``."""
+        d = self.n_features
+        dev, dt = self.loc.device, self.loc.dtype
+        if self.kind == "uniform":
+            u = torch.rand(n, d, generator=generator, dtype=dt).to(dev)
+            return self.low + (self.high - self.low) * u
+        z = torch.randn(n, d, generator=generator, dtype=dt).to(dev)
+        if self.kind == "gaussian":
+            z = self.draw_loc + self.draw_scale * z
+        return self.project(z)
+
+    def project(self, z):
+        """Clip standardized samples to the bounds (identity when unbounded)."""
+        if not self.bounded:
+            return z
+        return torch.clamp(z, self.low, self.high)
+
+    def to_raw(self, z):
+        return self.loc + self.scale * z
+
+    def from_raw(self, x):
+        return (x - self.loc) / self.scale

@@ -1,0 +1,138 @@
+"""Building student networks from short specs, module classes or instances."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import numbers
+
+import torch
+from torch import nn
+
+__all__ = ["MLP", "ScaledStudent", "build_student"]
+
+
+class MLP(nn.Sequential):
+    """Fully connected network with tanh hidden layers (the paper's student).
+
+    Parameters
+    ----------
+    n_features : int
+        Input width.
+    hidden : tuple of int
+        Sizes of the hidden layers.
+    n_outputs : int, default=1
+        Output width.
+    activation : type of nn.Module, default=nn.Tanh
+    """
+
+    def __init__(self, n_features, hidden=(50,), n_outputs=1, activation=nn.Tanh):
+        layers, width = [], n_features
+        for h in hidden:
+            layers += [nn.Linear(width, h), activation()]
+            width = h
+        layers.append(nn.Linear(width, n_outputs))
+        super().__init__(*layers)
+
+
+class ScaledStudent(nn.Module):
+    """A student working in standardized units, wrapped to speak the teacher's units.
+
+    ``forward(x) = y_loc + y_scale * core((x - x_loc) / x_scale)``; training uses
+    ``core`` directly on standardized inputs.
+    """
+
+    def __init__(self, core, x_loc, x_scale, y_loc, y_scale):
+        super().__init__()
+        self.core = core
+        as_t = torch.as_tensor
+        self.register_buffer("x_loc", as_t(x_loc, dtype=torch.float32))
+        self.register_buffer("x_scale", as_t(x_scale, dtype=torch.float32))
+        self.register_buffer("y_loc", as_t(y_loc, dtype=torch.float32))
+        self.register_buffer("y_scale", as_t(y_scale, dtype=torch.float32))
+
+    def forward(self, x):
+        z = self.core((x - self.x_loc) / self.x_scale)
+        if z.ndim == 2 and z.shape[1] == 1:
+            z = z[:, 0]
+        return self.y_loc + self.y_scale * z
+
+
+def _reset_parameters(module):
+    for layer in module.modules():
+        if layer is not module and hasattr(layer, "reset_parameters"):
+            layer.reset_parameters()
+    if hasattr(module, "reset_parameters"):
+        module.reset_parameters()
+
+
+def build_student(spec, n_features, seed):
+    """Build a fresh, untrained student core from ``spec``.
+
+    Parameters
+    ----------
+    spec : tuple of int, int, nn.Module class or instance, or skorch NeuralNet
+        - a tuple of hidden-layer sizes (or one int): a tanh :class:`MLP`;
+        - a ``torch.nn.Module`` class: instantiated with ``n_features=`` when its
+          constructor takes that argument, else with no argument;
+        - a module instance: deep-copied and re-initialized (the user's object is
+          never touched);
+        - an unfitted skorch ``NeuralNetRegressor``: its ``module`` and
+          ``module__*`` parameters are used.
+    n_features : int
+    seed : int
+        Seed of the weight initialization, so that ``random_state`` decides it.
+
+    Returns
+    -------
+    torch.nn.Module mapping (n, n_features) to (n,) or (n, 1).
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
+            spec = (int(spec),)
+        if isinstance(spec, (tuple, list)):
+            if not all(isinstance(h, numbers.Integral) and h > 0 for h in spec):
+                raise ValueError(
+                    f"student as a tuple must hold positive hidden-layer sizes, got {spec!r}."
+                )
+            return MLP(n_features, tuple(int(h) for h in spec))
+        if isinstance(spec, type) and issubclass(spec, nn.Module):
+            return _instantiate(spec, n_features, {})
+        if isinstance(spec, nn.Module):
+            module = copy.deepcopy(spec)
+            _reset_parameters(module)
+            return module
+        try:
+            from skorch import NeuralNet
+        except ImportError:  # pragma: no cover
+            NeuralNet = ()
+        if isinstance(spec, NeuralNet):
+            params = spec.get_params()
+            kwargs = {
+                k[len("module__") :]: v
+                for k, v in params.items()
+                if k.startswith("module__")
+            }
+            module = params["module"]
+            if isinstance(module, nn.Module):
+                module = copy.deepcopy(module)
+                for k, v in kwargs.items():
+                    setattr(module, k, v)
+                _reset_parameters(module)
+                return module
+            return _instantiate(module, n_features, kwargs)
+    raise TypeError(
+        "student must be a tuple of hidden-layer sizes, a torch.nn.Module class or "
+        f"instance, or a skorch NeuralNetRegressor; got {type(spec).__name__}."
+    )
+
+
+def _instantiate(cls, n_features, kwargs):
+    try:
+        sig = inspect.signature(cls)
+        if "n_features" in sig.parameters and "n_features" not in kwargs:
+            kwargs = {**kwargs, "n_features": n_features}
+    except (TypeError, ValueError):  # pragma: no cover - builtins without signature
+        pass
+    return cls(**kwargs)

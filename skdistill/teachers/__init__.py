@@ -1,0 +1,19 @@
+"""Teacher adapters: one interface over torch modules, skorch nets, scikit-learn
+regressors and plain callables.
+
+Use :func:`as_teacher` to wrap anything the estimator accepts as ``teacher``.
+"""
+
+from ._base import Teacher, TeacherError, as_teacher
+from ._blackbox import CallableTeacher, SklearnTeacher
+from ._torch import SkorchTeacher, TorchTeacher
+
+__all__ = [
+    "Teacher",
+    "TeacherError",
+    "as_teacher",
+    "TorchTeacher",
+    "SkorchTeacher",
+    "SklearnTeacher",
+    "CallableTeacher",
+]

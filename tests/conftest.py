@@ -1,0 +1,46 @@
+"""Shared fixtures: small teachers and datasets that make tests fast."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+DATA_DIR = Path(
+    os.environ.get(
+        "SKDISTILL_DATA_DIR", Path(__file__).parents[1] / ".." / "shared" / "datasets"
+    )
+)
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    np.random.seed(0)
+    torch.manual_seed(0)
+
+
+def make_torch_teacher(n_features=4, hidden=32, seed=0):
+    """A small random tanh MLP, the shape of the paper's teacher."""
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(
+        torch.nn.Linear(n_features, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, 1)
+    )
+
+
+def sum_of_squares(X):
+    """A picklable black-box teacher that accepts any number of features."""
+    X = np.asarray(X)
+    return (X**2).sum(axis=1) + X[:, 0]
+
+
+@pytest.fixture
+def torch_teacher():
+    return make_torch_teacher()
+
+
+def requires_datasets():
+    return pytest.mark.skipif(
+        not DATA_DIR.is_dir(),
+        reason=f"shared datasets folder not found at {DATA_DIR} (set SKDISTILL_DATA_DIR)",
+    )
