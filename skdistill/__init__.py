@@ -6,10 +6,23 @@ Compress a fitted regressor (the *teacher*) into a small neural network (the
 neural networks" (arXiv 2301.04338).
 """
 
-from ._estimator import DataFreeDistillRegressor
-from .inputs import InputSpec
-from .samplers import SAMPLERS, DirectSampler, RandomSampler, Sampler, register_sampler
-from .teachers import as_teacher
+try:
+    from ._estimator import DataFreeDistillRegressor
+    from .inputs import InputSpec
+    from .samplers import (
+        SAMPLERS,
+        DirectSampler,
+        RandomSampler,
+        Sampler,
+        register_sampler,
+    )
+    from .teachers import as_teacher
+except ModuleNotFoundError as exc:  # pragma: no cover - tested in a subprocess
+    # Without torch only skdistill.compact works: compact models of MLP students
+    # (DataFreeDistillRegressor.to_compact) load and predict with NumPy and
+    # scikit-learn alone.
+    if exc.name != "torch":
+        raise
 
 __version__ = "0.1.0.dev0"
 

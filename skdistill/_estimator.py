@@ -446,6 +446,25 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         )
         return z, t
 
+    def to_compact(self):
+        """The student alone, as a small regressor to ship without the teacher.
+
+        Ship the compact model where predictions are made: it predicts what
+        :meth:`predict` does (to 1e-6), its ``joblib`` file holds only the student,
+        and for MLP students it loads with NumPy and scikit-learn, without torch.
+        Keep this estimator (``joblib.dump`` works on it too) to inspect
+        ``history_``, compare with ``teacher_`` or refit: it holds the teacher.
+
+        Returns
+        -------
+        CompactRegressor
+            See :class:`skdistill.compact.CompactRegressor`, which also exports
+            the student to skorch, TorchScript and ONNX.
+        """
+        from .compact import CompactRegressor
+
+        return CompactRegressor.from_estimator(self)
+
     # -------------------------------------------------------------- prediction
     def __sklearn_is_fitted__(self):
         return hasattr(self, "student_")

@@ -1,5 +1,5 @@
 """Teacher adapters: one interface over torch modules, skorch nets, scikit-learn
-regressors and plain callables.
+regressors (translated to torch when exact, else black boxes) and plain callables.
 
 Use :func:`as_teacher` to wrap anything the estimator accepts as ``teacher``.
 """
@@ -7,6 +7,7 @@ Use :func:`as_teacher` to wrap anything the estimator accepts as ``teacher``.
 from ._base import Teacher, TeacherError, as_teacher
 from ._blackbox import CallableTeacher, SklearnTeacher
 from ._torch import SkorchTeacher, TorchTeacher
+from ._translate import TranslatedTeacher, translate_sklearn
 
 __all__ = [
     "Teacher",
@@ -16,4 +17,6 @@ __all__ = [
     "SkorchTeacher",
     "SklearnTeacher",
     "CallableTeacher",
+    "TranslatedTeacher",
+    "translate_sklearn",
 ]

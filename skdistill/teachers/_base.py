@@ -108,11 +108,16 @@ def as_teacher(teacher, device="cpu"):
     - :class:`Teacher` instances are used as they are;
     - ``torch.nn.Module`` -> :class:`~skdistill.teachers.TorchTeacher`;
     - fitted skorch ``NeuralNet`` -> :class:`~skdistill.teachers.SkorchTeacher`;
-    - objects with ``predict`` (scikit-learn regressors, Pipelines) ->
-      :class:`~skdistill.teachers.SklearnTeacher`;
+    - scikit-learn models with an exact torch translation (``MLPRegressor``, linear
+      models, Pipelines of scalers and ``PolynomialFeatures`` in front of them,
+      ``TransformedTargetRegressor``; see
+      :func:`~skdistill.teachers.translate_sklearn`) ->
+      :class:`~skdistill.teachers.TranslatedTeacher` (differentiable);
+    - other objects with ``predict`` (scikit-learn regressors, Pipelines) ->
+      :class:`~skdistill.teachers.SklearnTeacher` (black box);
     - other callables ``X -> y`` -> :class:`~skdistill.teachers.CallableTeacher`.
     """
-    from ._blackbox import CallableTeacher, SklearnTeacher
+    from ._blackbox import CallableTeacher
     from ._torch import SkorchTeacher, TorchTeacher
 
     if isinstance(teacher, Teacher):
@@ -126,7 +131,9 @@ def as_teacher(teacher, device="cpu"):
     if isinstance(teacher, NeuralNet):
         return SkorchTeacher(teacher, device=device)
     if hasattr(teacher, "predict"):
-        return SklearnTeacher(teacher)
+        from ._translate import sklearn_teacher
+
+        return sklearn_teacher(teacher, device=device)
     if callable(teacher):
         return CallableTeacher(teacher)
     raise TypeError(

@@ -1,0 +1,463 @@
+"""The compact model: a distilled student that ships without its teacher.
+
+:meth:`DataFreeDistillRegressor.to_compact
+<skdistill.DataFreeDistillRegressor.to_compact>` returns a
+:class:`CompactRegressor`, which holds only the student's weights and the input and
+target scaling it was trained with. This module imports neither torch nor the rest
+of the training code at import time: a compact model of an MLP student loads and
+predicts with NumPy and scikit-learn alone.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["CompactRegressor"]
+
+_CHUNK = 65536  # rows per forward pass, bounding the memory of hidden layers
+_ONE_THREAD_FROM = 256  # rows; below, BLAS runs single-threaded on its own
+_BLAS = []  # the process's ThreadpoolController, made on first use (costly to make)
+
+
+def _blas_controller():
+    if not _BLAS:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0]
+
+
+_DTYPES = ("float32", "float64")
+
+
+def _softplus(h, beta, threshold):
+    bh = beta * h
+    return np.where(bh > threshold, h, np.logaddexp(0.0, bh) / beta)
+
+
+def _apply_activation(h, act):
+    """Apply ``act`` to ``h`` (in place where NumPy allows) and return the result."""
+    if act == "identity":
+        return h
+    if act == "tanh":
+        return np.tanh(h, out=h)
+    if act == "relu":
+        return np.maximum(h, 0.0, out=h)
+    if act == "logistic":
+        return expit(h, out=h)
+    name, beta, threshold = act  # ("softplus", beta, threshold)
+    return _softplus(h, beta, threshold)
+
+
+class CompactRegressor(RegressorMixin, BaseEstimator):
+    """A distilled student alone: small, fast, and free of the teacher.
+
+    Made by :meth:`DataFreeDistillRegressor.to_compact
+    <skdistill.DataFreeDistillRegressor.to_compact>` (or :meth:`from_estimator`),
+    not by ``fit``. It predicts exactly what the estimator predicts (both compute
+    in float64) but keeps no reference to the teacher, the sampler or the training
+    history, so ``joblib.dump`` writes only the student.
+
+    **Which one to ship.** Ship the compact model to where predictions are made.
+    Keep (or ``joblib.dump``) the full :class:`~skdistill.DataFreeDistillRegressor`
+    where you may want to inspect ``history_``, compare with ``teacher_`` or refit:
+    it holds the teacher, and loading it needs torch and whatever the teacher needs.
+
+    **Dependencies at load time.** For MLP students (``Linear`` layers with tanh,
+    ReLU, sigmoid, softplus or no activation: every student given as hidden-layer
+    sizes) the weights are stored as float64 NumPy arrays and the forward pass runs
+    in NumPy: loading and predicting need NumPy, SciPy and scikit-learn only, not
+    torch. Any other student module is kept as a float64 torch module in
+    ``module_``; then torch is needed to load and predict.
+
+    ``fit`` does nothing and :func:`sklearn.base.clone` returns the model itself,
+    as for :class:`sklearn.frozen.FrozenEstimator`: a compact model can sit in a
+    Pipeline or be scored by cross-validation without being changed. To train it
+    further on real data, use :meth:`to_skorch`.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of input features.
+    feature_names_in_ : ndarray of str
+        Feature names, when the distillation knew them (a DataFrame given to
+        ``fit``, or names in the input spec).
+    x_loc_, x_scale_ : ndarray of shape (n_features_in_,)
+        The student sees ``(X - x_loc_) / x_scale_``.
+    y_loc_, y_scale_ : float
+        Its output ``o`` is returned as ``y_loc_ + y_scale_ * o``.
+    coefs_ : list of ndarray of shape (n_in, n_out), or None
+        Weights of each layer of an MLP student, float64 (None for other modules).
+    intercepts_ : list of ndarray of shape (n_out,), or None
+        Biases of each layer.
+    activations_ : list or None
+        Activation after each layer: ``"identity"``, ``"tanh"``, ``"relu"``,
+        ``"logistic"`` or ``("softplus", beta, threshold)``.
+    module_ : torch.nn.Module or None
+        The student (a float64 :class:`~skdistill.students.ScaledStudent`) when it
+        is not an MLP; None otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skdistill import DataFreeDistillRegressor
+    >>> teacher = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(),
+    ...                               torch.nn.Linear(8, 1))
+    >>> est = DataFreeDistillRegressor(teacher, student=(4,), max_epochs=5,
+    ...                                random_state=0).fit(bounds=[(-1, 1)] * 3)
+    >>> compact = est.to_compact()
+    >>> compact
+    CompactRegressor(3 -> 4 tanh -> 1, numpy)
+    >>> X = np.zeros((2, 3))
+    >>> bool(np.allclose(compact.predict(X), est.predict(X), rtol=0, atol=1e-6))
+    True
+    """
+
+    def __init__(self):
+        pass
+
+    # ------------------------------------------------------------ construction
+    @classmethod
+    def from_estimator(cls, estimator):
+        """The compact model of a fitted :class:`~skdistill.DataFreeDistillRegressor`.
+
+        Parameters
+        ----------
+        estimator : DataFreeDistillRegressor
+            Fitted.
+
+        Returns
+        -------
+        CompactRegressor
+        """
+        check_is_fitted(estimator, "student_")
+        student = copy.deepcopy(estimator.student_).cpu().double().eval()
+        self = cls()
+        self.n_features_in_ = int(estimator.n_features_in_)
+        names = getattr(estimator, "feature_names_in_", None)
+        if names is None:
+            spec = getattr(estimator, "input_spec_", None)
+            names = getattr(spec, "feature_names", None)
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        d = self.n_features_in_
+        self.x_loc_ = np.broadcast_to(_numpy_of(student.x_loc), (d,)).copy()
+        self.x_scale_ = np.broadcast_to(_numpy_of(student.x_scale), (d,)).copy()
+        self.y_loc_ = float(student.y_loc)
+        self.y_scale_ = float(student.y_scale)
+        layers = _mlp_layers(student.core)
+        if layers is None:
+            self.coefs_ = self.intercepts_ = self.activations_ = None
+            self.module_ = student.requires_grad_(False)
+        else:
+            self.coefs_ = [np.ascontiguousarray(W.T) for W, _, _ in layers]
+            self.intercepts_ = [b for _, b, _ in layers]
+            self.activations_ = [act for _, _, act in layers]
+            self.module_ = None
+        return self
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "n_features_in_")
+
+    def __sklearn_clone__(self):
+        return self
+
+    def fit(self, X=None, y=None, **fit_params):
+        """Do nothing: a compact model is already trained (see the class notes).
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self)
+        return self
+
+    # -------------------------------------------------------------- prediction
+    def predict(self, X):
+        """The student's predictions, equal to the estimator's.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = self._check_X(X)
+        if self.module_ is not None:
+            forward = self._forward_torch
+        elif X.shape[0] >= _ONE_THREAD_FROM:
+            forward = self._forward_numpy_one_thread
+        else:
+            forward = self._forward_numpy
+        out = [forward(X[i : i + _CHUNK]) for i in range(0, X.shape[0], _CHUNK)]
+        return np.concatenate(out) if out else np.empty(0)
+
+    def _check_X(self, X):
+        """``validate_data``, with a shortcut for plain float arrays.
+
+        scikit-learn's checks cost about 0.1 ms a call, several times the forward
+        pass of a small student on one row; a plain 2-D float NumPy array of the
+        right width with finite values is what they would accept unchanged, so it
+        skips them (unless feature names are to be checked: then they run).
+        """
+        if (
+            type(X) is np.ndarray
+            and X.dtype.kind == "f"
+            and X.ndim == 2
+            and X.shape[0] > 0
+            and X.shape[1] == self.n_features_in_
+            and not hasattr(self, "feature_names_in_")
+        ):
+            X64 = X.astype(np.float64, copy=False)
+            if np.isfinite(X64).all():
+                return X64
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def _forward_numpy(self, X):
+        h = (X - self.x_loc_) / self.x_scale_
+        for W, b, act in zip(self.coefs_, self.intercepts_, self.activations_):
+            h = h @ W
+            h += b
+            h = _apply_activation(h, act)
+        return self.y_loc_ + self.y_scale_ * h[:, 0]
+
+    def _forward_numpy_one_thread(self, X):
+        # A student's matrix products are small: threads gain little on an idle
+        # machine and stall for milliseconds on a busy one (OpenBLAS waits for
+        # descheduled workers), so large batches run them on one thread.
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            return self._forward_numpy(X)
+
+    def _forward_torch(self, X):
+        import torch
+
+        if not X.flags.writeable:  # torch warns on read-only arrays (pandas views)
+            X = X.copy()
+        with torch.no_grad():
+            return self.module_(torch.as_tensor(X)).reshape(-1).numpy()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+    def __repr__(self, N_CHAR_MAX=700):
+        if not self.__sklearn_is_fitted__():
+            return f"{type(self).__name__}()"
+        if self.module_ is not None:
+            return f"{type(self).__name__}({type(self.module_.core).__name__}, torch)"
+        parts = [str(self.n_features_in_)]
+        for W, act in zip(self.coefs_, self.activations_):
+            name = act if isinstance(act, str) else act[0]
+            parts.append(
+                f"{W.shape[1]} {name}" if name != "identity" else str(W.shape[1])
+            )
+        return f"{type(self).__name__}({' -> '.join(parts)}, numpy)"
+
+    # ----------------------------------------------------------------- exports
+    def to_torch(self, dtype="float32"):
+        """The student as a torch module taking and returning raw units.
+
+        Parameters
+        ----------
+        dtype : {"float32", "float64"}, default="float32"
+            ``"float64"`` reproduces :meth:`predict` to rounding; ``"float32"`` is
+            what the student was trained in, and what most runtimes expect.
+
+        Returns
+        -------
+        ScaledStudent
+            A new module in eval mode (``forward(x)`` of shape (n,) for x of shape
+            (n, n_features)); changing it does not change this model.
+        """
+        import torch
+        from torch import nn
+
+        from .students import ScaledStudent
+
+        check_is_fitted(self)
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype!r}.")
+        if self.module_ is not None:
+            module = copy.deepcopy(self.module_)
+        else:
+            layers = []
+            for W, b, act in zip(self.coefs_, self.intercepts_, self.activations_):
+                linear = nn.Linear(W.shape[0], W.shape[1], dtype=torch.float64)
+                with torch.no_grad():
+                    linear.weight.copy_(torch.as_tensor(W.T))
+                    linear.bias.copy_(torch.as_tensor(b))
+                layers.append(linear)
+                if act == "tanh":
+                    layers.append(nn.Tanh())
+                elif act == "relu":
+                    layers.append(nn.ReLU())
+                elif act == "logistic":
+                    layers.append(nn.Sigmoid())
+                elif act != "identity":
+                    layers.append(nn.Softplus(beta=act[1], threshold=act[2]))
+            module = ScaledStudent(
+                nn.Sequential(*layers),
+                self.x_loc_,
+                self.x_scale_,
+                self.y_loc_,
+                self.y_scale_,
+            )
+        return module.to(getattr(torch, dtype)).eval().requires_grad_(False)
+
+    def to_skorch(self, **kwargs):
+        """An initialized skorch ``NeuralNetRegressor`` around the student.
+
+        The net takes raw inputs and returns raw targets of shape (n, 1), like any
+        skorch regressor: ``net.predict(X.astype(np.float32))`` gives this model's
+        predictions (in float32), and ``net.partial_fit(X, y.reshape(-1, 1))``
+        fine-tunes the student on real data. The input and target scaling are
+        buffers, not parameters: training moves only the student's weights.
+
+        Parameters
+        ----------
+        **kwargs
+            Passed to ``NeuralNetRegressor`` (``lr``, ``optimizer``, ``max_epochs``,
+            ``train_split``, ...).
+
+        Returns
+        -------
+        skorch.NeuralNetRegressor
+        """
+        from skorch import NeuralNetRegressor
+        from torch import nn
+
+        module = nn.Sequential(self.to_torch("float32"), nn.Unflatten(0, (-1, 1)))
+        module.requires_grad_(True).train()
+        return NeuralNetRegressor(module, **kwargs).initialize()
+
+    def to_torchscript(self, path=None, dtype="float32"):
+        """The student as a TorchScript module, saved to ``path`` when given.
+
+        TorchScript is deprecated from torch 2.9 on (torch warns); prefer
+        :meth:`to_onnx`, or ``torch.export`` on :meth:`to_torch`, for new work.
+
+        Parameters
+        ----------
+        path : str or path-like, default=None
+            Where to save it (``torch.jit.load(path)`` reads it back).
+        dtype : {"float32", "float64"}, default="float32"
+
+        Returns
+        -------
+        torch.jit.ScriptModule
+        """
+        import torch
+
+        scripted = torch.jit.script(self.to_torch(dtype))
+        if path is not None:
+            torch.jit.save(scripted, str(path))
+        return scripted
+
+    def to_onnx(self, path, dtype="float32"):
+        """Save the student as an ONNX model with a dynamic batch dimension.
+
+        The graph has one input ``"X"`` of shape (batch, n_features) and one output
+        ``"y"`` of shape (batch,), in raw units. Needs the ``onnx`` extra
+        (``pip install "skdistill[onnx]"``: onnx and onnxscript for torch's exporter,
+        onnxruntime to run the file).
+
+        Parameters
+        ----------
+        path : str or path-like
+        dtype : {"float32", "float64"}, default="float32"
+            Element type of the input and output; ``"float64"`` reproduces
+            :meth:`predict` to rounding.
+
+        Returns
+        -------
+        str
+            ``path``.
+        """
+        for package in ("onnx", "onnxscript"):
+            try:
+                __import__(package)
+            except ImportError:
+                raise ImportError(
+                    f"to_onnx needs {package!r}, which torch's ONNX exporter uses: "
+                    'pip install "skdistill[onnx]".'
+                ) from None
+        import logging
+        import warnings
+
+        import torch
+
+        module = self.to_torch(dtype)
+        example = torch.zeros((2, self.n_features_in_), dtype=getattr(torch, dtype))
+        batch = torch.export.Dim("batch")
+        registry = logging.getLogger("torch.onnx._internal.exporter._registration")
+        level = registry.level
+        registry.setLevel(logging.ERROR)  # "torchvision is not installed" notes
+        try:
+            with warnings.catch_warnings():
+                # torch's pytree internals, not something the caller can act on
+                warnings.filterwarnings(
+                    "ignore", message=".*LeafSpec.*", category=FutureWarning
+                )
+                program = torch.onnx.export(
+                    module,
+                    (example,),
+                    input_names=["X"],
+                    output_names=["y"],
+                    dynamic_shapes=({0: batch},),
+                    dynamo=True,
+                    verbose=False,
+                )
+        finally:
+            registry.setLevel(level)
+        program.save(str(path))
+        return str(path)
+
+
+def _numpy_of(tensor):
+    return tensor.detach().cpu().double().numpy().copy()
+
+
+def _mlp_layers(core):
+    """``[(W, b, activation), ...]`` (float64 NumPy) of a plain MLP, else None."""
+    from torch import nn
+
+    def flat(module):
+        if isinstance(module, nn.Sequential):
+            return [leaf for child in module for leaf in flat(child)]
+        return [module]
+
+    layers = []
+    for layer in flat(core):
+        if isinstance(layer, nn.Linear):
+            b = layer.bias
+            W = _numpy_of(layer.weight)
+            b = _numpy_of(b) if b is not None else np.zeros(W.shape[0])
+            layers.append([W, b, "identity"])
+            continue
+        if isinstance(layer, (nn.Identity, nn.Dropout)):
+            continue  # eval mode: dropout is the identity
+        if isinstance(layer, nn.Tanh):
+            act = "tanh"
+        elif isinstance(layer, nn.ReLU):
+            act = "relu"
+        elif isinstance(layer, nn.Sigmoid):
+            act = "logistic"
+        elif isinstance(layer, nn.Softplus):
+            act = ("softplus", float(layer.beta), float(layer.threshold))
+        else:
+            return None
+        if not layers or layers[-1][2] != "identity":
+            return None  # an activation first, or two in a row
+        layers[-1][2] = act
+    if not layers or layers[-1][0].shape[0] != 1:
+        return None
+    return [tuple(layer) for layer in layers]
