@@ -9,7 +9,7 @@ WHEELS := $(wildcard /opt/wheels)
 FIND_LINKS := $(if $(WHEELS),--find-links $(WHEELS),--index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple)
 DATA_DIR ?= $(abspath ../shared/datasets)
 
-.PHONY: venv demo test test-slow lint bench-speed clean
+.PHONY: venv demo test test-slow lint bench-speed docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +33,16 @@ test-slow: venv
 bench-speed: venv
 	$(PY) -m skdistill.bench speed --data-dir $(DATA_DIR)
 
+# The documentation (docs/_build/html/index.html), warnings as errors; it runs every
+# example of the gallery. SKDISTILL_DOCS_INTERSPHINX=1 links to other projects' docs
+# (fetched from the web); SKDISTILL_DOCS_PLOT_GALLERY=0 skips running the examples.
+$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet $(FIND_LINKS) -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf docs/_build docs/auto_examples docs/gen_modules docs/generated docs/sg_execution_times.rst

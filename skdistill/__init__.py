@@ -16,7 +16,9 @@ try:
         Sampler,
         register_sampler,
     )
+    from .students import RBFNet
     from .teachers import as_teacher
+    from .teachers._http import RemoteTeacher
 except ModuleNotFoundError as exc:  # pragma: no cover - tested in a subprocess
     # Without torch only skdistill.compact works: compact models of MLP students
     # (DataFreeDistillRegressor.to_compact) load and predict with NumPy and
@@ -35,5 +37,7 @@ __all__ = [
     "SAMPLERS",
     "register_sampler",
     "as_teacher",
+    "RemoteTeacher",
+    "RBFNet",
     "__version__",
 ]

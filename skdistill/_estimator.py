@@ -15,12 +15,13 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._mlp import FunctionalMLP
 from ._trainer import make_trainer
-from .inputs import InputSpec, StandardizedSpace
-from .objectives import student_loss
-from .samplers import DistillProblem, Sampler, resolve_sampler
+from .inputs import InputSpec, StandardizedSpace, _image_rows
+from .objectives import standardize_objective, student_loss
+from .samplers import DistillProblem, Generated, Sampler, resolve_sampler
 from .schedules import resolve_alpha
-from .students import ScaledStudent, build_student
-from .teachers import TorchTeacher, as_teacher
+from .students import ScaledStudent
+from .students_cnn import build_image_student, image_teacher
+from .teachers import TeacherError, TorchTeacher, as_teacher
 
 __all__ = ["DataFreeDistillRegressor"]
 
@@ -50,7 +51,10 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
     student : tuple of int, nn.Module class or instance, or skorch net, default=(50,)
         The network to train: hidden-layer sizes of a tanh MLP (the paper's choice), a
         module class or instance (copied, re-initialized), or an unfitted skorch
-        ``NeuralNetRegressor`` whose ``module`` is used.
+        ``NeuralNetRegressor`` whose ``module`` is used. With an image input spec
+        also ``"cnn"``/``"cnn:F"``, the paper's CNN with ``F`` filters (Table 2,
+        :class:`~skdistill.students_cnn.PaperCNN`); convolutional modules (and torch
+        teachers) receive images ``(n, C, H, W)``.
     sampler : str or Sampler, default="direct"
         How generated inputs are made: ``"random"`` (plain draws) or ``"direct"``
         (gradient steps on eq. 5; needs a differentiable teacher), or a
@@ -75,6 +79,10 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         RMSprop learning rate of the student.
     weight_decay : float, default=1e-5
         RMSprop weight decay of the student.
+    loss : {"squared", "logcosh"}, default="squared"
+        Per-sample student loss: squared error (eq. 1) or ``log cosh(T - S)``, which
+        the paper uses for its CNN on MNIST (section 3.5). ``history_`` reports
+        squared errors either way.
     direct_lr : float, default=0.1
         RMSprop step size on the inputs for ``sampler="direct"``.
     direct_steps : int, default=2
@@ -86,6 +94,42 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         student moves little within an epoch (``batches_per_epoch`` small RMSprop
         steps), and ``"epoch"`` is several times faster: far fewer, larger tensor
         operations, and ``batches_per_epoch`` times fewer teacher calls.
+    optimizer : {"auto", "gradient", "de"}, default="auto"
+        How ``sampler="direct"`` optimises: gradient steps when the teacher is
+        differentiable, differential evolution otherwise (``"auto"``), or forced.
+    target_range : (float, float), default=None
+        Range of the teacher's outputs, in its units. When given, direct optimisation
+        minimises eq. 9, ``-epsilon (T-S)^2 + (1-epsilon) (T - y_rand)^2`` with
+        ``y_rand`` uniform on the range, which spreads the teacher's answers on
+        generated inputs (the paper's protein case uses ``(0, 1)``); otherwise eq. 5.
+    epsilon : float, default=0.05
+        Weight of the disagreement term in eq. 9.
+    objective : Objective, list of terms, str, tuple or callable, default=None
+        What direct optimisation (and the generator) minimises instead of eq. 5/9;
+        ``beta``, ``gamma``, ``target_range`` and ``epsilon`` are then unused. Terms
+        are :class:`~skdistill.objectives.Term` instances, names or ``(name, weight)``
+        pairs from :data:`~skdistill.objectives.TERMS`, or callables
+        ``(t, s, x) -> per-sample loss`` (see
+        :func:`~skdistill.objectives.as_objective`). They see standardized units;
+        target values of diversity terms (``values``, ``target_range``) are given in
+        the teacher's units and converted. E.g. the paper's eq. 8 for digits:
+        ``objective=eq8_objective(epsilon=1e-6, beta=1e-6, gamma=1.0,
+        values=range(10))``.
+    de_strategy : str, default="best2bin"
+        Differential evolution strategy (see :func:`scipy.optimize.differential_evolution`).
+    de_maxiter : int, default=25
+        Differential evolution generations per run; each costs one teacher call.
+    de_popsize : int, default=None
+        Members per differential evolution run; ``None`` evolves all the start points
+        of a batch (or of an epoch, with ``regenerate="epoch"``) as one population.
+    de_radius : float, default=None
+        Trust region of differential evolution, in standardized input units: each
+        member stays within this distance (per feature) of its random start point.
+        ``None``: the whole box of the input spec, as in the paper.
+    max_teacher_queries : int, default=None
+        Budget of rows sent to the teacher, validation labels included. Training
+        stops before an epoch that would exceed it, keeping the best student so far;
+        ``stop_reason_`` says so.
     n_validation : int, default=1000
         Size of the synthetic validation set, drawn once from the input spec and
         labelled by the teacher, on which the best student is selected.
@@ -124,6 +168,10 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         Its validation RMSE.
     n_teacher_queries_ : int
         Rows sent to the teacher during fit, validation labels included.
+    stop_reason_ : str
+        Why training stopped: ``"max_epochs"``, ``"max_teacher_queries"`` or
+        ``"interrupted"`` (KeyboardInterrupt after at least one epoch: the estimator
+        is fitted with the best student so far).
 
     Examples
     --------
@@ -156,10 +204,20 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         "direct_lr": [Interval(Real, 0, None, closed="neither")],
         "direct_steps": [Interval(Integral, 0, None, closed="left")],
         "regenerate": [StrOptions({"epoch", "batch"})],
+        "optimizer": [StrOptions({"auto", "gradient", "de"})],
+        "target_range": [tuple, list, None],
+        "epsilon": [Interval(Real, 0, 1, closed="right")],
+        "de_strategy": [str],
+        "de_maxiter": [Interval(Integral, 1, None, closed="left")],
+        "de_popsize": [Interval(Integral, 5, None, closed="left"), None],
+        "de_radius": [Interval(Real, 0, None, closed="neither"), None],
+        "max_teacher_queries": [Interval(Integral, 1, None, closed="left"), None],
         "n_validation": [Interval(Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "device": [str, torch.device],
+        "loss": [StrOptions({"squared", "logcosh"})],
+        "objective": [None, list, tuple, str, callable],
     }
 
     def __init__(
@@ -176,9 +234,19 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         batch_size=50,
         lr=1e-3,
         weight_decay=1e-5,
+        loss="squared",
         direct_lr=0.1,
         direct_steps=2,
         regenerate="epoch",
+        optimizer="auto",
+        target_range=None,
+        epsilon=0.05,
+        objective=None,
+        de_strategy="best2bin",
+        de_maxiter=25,
+        de_popsize=None,
+        de_radius=None,
+        max_teacher_queries=None,
         n_validation=1000,
         random_state=None,
         verbose=0,
@@ -195,9 +263,19 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         self.batch_size = batch_size
         self.lr = lr
         self.weight_decay = weight_decay
+        self.loss = loss
         self.direct_lr = direct_lr
         self.direct_steps = direct_steps
         self.regenerate = regenerate
+        self.optimizer = optimizer
+        self.target_range = target_range
+        self.epsilon = epsilon
+        self.objective = objective
+        self.de_strategy = de_strategy
+        self.de_maxiter = de_maxiter
+        self.de_popsize = de_popsize
+        self.de_radius = de_radius
+        self.max_teacher_queries = max_teacher_queries
         self.n_validation = n_validation
         self.random_state = random_state
         self.verbose = verbose
@@ -219,7 +297,9 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), default=None
-            Unlabeled inputs describing the input distribution.
+            Unlabeled inputs describing the input distribution. Images
+            ``(n, C, H, W)`` or ``(n, H, W)`` give an image spec (per-pixel moments,
+            clipped to the overall pixel range).
         y : ignored
             Accepted so that ``GridSearchCV(...).fit(X, y)`` and Pipelines work.
         bounds : sequence of (low, high), default=None
@@ -260,11 +340,12 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
                 "X (unlabeled sample), bounds, or input_spec."
             )
         if X is not None:
+            X, shape = _image_rows(X)  # images (n, C, H, W) -> flat rows
             X = validate_data(
                 self, X, reset=True, dtype=np.float64, ensure_min_samples=1
             )
             names = getattr(self, "feature_names_in_", None)
-            spec = InputSpec.from_data(X, feature_names=names)
+            spec = InputSpec.from_data(X, feature_names=names, shape=shape)
         elif bounds is not None:
             spec = InputSpec(bounds=bounds)
         elif input_spec is not None:
@@ -295,8 +376,15 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         t_start = time.perf_counter()
         device = torch.device(self.device)
         teacher = as_teacher(self.teacher, device=device)
+        if teacher is self.teacher:  # a Teacher instance: count this fit's queries only
+            teacher = copy.copy(teacher)
+            teacher.n_queries = 0
+            if hasattr(teacher, "n_cached"):
+                teacher.n_cached = 0
         spec = self._resolve_spec(X, bounds, input_spec, teacher)
         d = spec.n_features
+        if spec.shape is not None and isinstance(teacher, TorchTeacher):
+            teacher.module = image_teacher(teacher.module, spec.shape)
 
         rng = check_random_state(self.random_state)
         data_seed, student_seed = (int(s) for s in rng.randint(_INT32_MAX, size=2))
@@ -306,7 +394,12 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         # Synthetic validation set, labelled once; it also fixes the target scale and
         # is the first check of the teacher's answers (shape, NaN/inf, exceptions).
         z_val = space.draw(self.n_validation, generator)
-        t_val_raw = teacher.predict(space.to_raw(z_val).cpu().double().numpy())
+        try:
+            t_val_raw = teacher.predict(space.to_raw(z_val).cpu().double().numpy())
+        except TeacherError as exc:
+            raise TeacherError(
+                f"Labelling the synthetic validation set: {exc}"
+            ) from exc
         y_loc = float(t_val_raw.mean())
         y_scale = float(t_val_raw.std())
         if not y_scale > 1e-12 * max(1.0, abs(y_loc)):
@@ -323,14 +416,25 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         teacher_mlp = _teacher_mlp(teacher, space, y_loc, y_scale)
         teacher_fn = _standardized_teacher(teacher, space, y_loc, y_scale)
         label_fn = _standardized_teacher(teacher, space, y_loc, y_scale, teacher_mlp)
-        student = build_student(self.student, d, student_seed).to(device)
-        trainer = make_trainer(student, self.lr, self.weight_decay)
+        student = build_image_student(self.student, d, student_seed, spec.shape)
+        student = student.to(device)
+        trainer = make_trainer(student, self.lr, self.weight_decay, self.loss)
         sampler = resolve_sampler(
             self.sampler,
             lr=self.direct_lr,
             steps=self.direct_steps,
             beta=self.beta,
             gamma=self.gamma,
+            optimizer=self.optimizer,
+            target_range=self.target_range,
+            epsilon=self.epsilon,
+            objective=None
+            if self.objective is None
+            else standardize_objective(self.objective, y_loc, y_scale),
+            de_strategy=self.de_strategy,
+            de_maxiter=self.de_maxiter,
+            de_popsize=self.de_popsize,
+            de_radius=self.de_radius,
         )
         problem = DistillProblem(
             space,
@@ -339,6 +443,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             student,
             generator,
             label_fn=label_fn,
+            y_loc=y_loc,
+            y_scale=y_scale,
             teacher_mlp=teacher_mlp,
             student_mlp=trainer.mlp,
         )
@@ -359,6 +465,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         }
         best = (np.inf, -1, None)
         m, nb = self.batch_size, self.batches_per_epoch
+        budget = self.max_teacher_queries
+        stop_reason, n_epochs = "max_epochs", self.max_epochs
         bar = _progress(self.max_epochs, self.verbose)
         try:
             for epoch in range(self.max_epochs):
@@ -367,9 +475,36 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
                     raise ValueError(
                         f"alpha must lie in [0, 1]; the schedule gave {alpha}."
                     )
-                losses = _run_epoch(
-                    problem, sampler, trainer, alpha, m, nb, self.regenerate == "batch"
-                )
+                if budget is not None:
+                    n_gen, n_rand = _batch_budget(sampler, alpha, m)
+                    cost = sampler.query_cost(nb * n_gen) + nb * n_rand
+                    if teacher.n_queries + cost > budget:
+                        if epoch == 0:
+                            raise ValueError(
+                                f"max_teacher_queries={budget} is too small: the "
+                                f"validation set took {teacher.n_queries} rows and one "
+                                f"epoch needs {cost}."
+                            )
+                        stop_reason, n_epochs = "max_teacher_queries", epoch
+                        break
+                try:
+                    losses = _run_epoch(
+                        problem,
+                        sampler,
+                        trainer,
+                        alpha,
+                        m,
+                        nb,
+                        self.regenerate == "batch",
+                    )
+                except TeacherError as exc:
+                    raise TeacherError(f"Epoch {epoch}: {exc}") from exc
+                except KeyboardInterrupt:
+                    if best[2] is None:
+                        raise
+                    # Ctrl-C: keep what was learned; the interrupted epoch is dropped
+                    stop_reason, n_epochs = "interrupted", epoch
+                    break
                 s_sel = trainer.predict(z_sel)
                 val_rmse = float(student_loss(t_sel, s_sel).mean().sqrt()) * y_scale
                 if val_rmse < best[0]:
@@ -411,7 +546,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         # comes in (float32 matrix kernels differ by batch size in the last bits)
         self._student64 = copy.deepcopy(self.student_).double()
         self.history_ = history
-        self.n_iter_ = self.max_epochs
+        self.n_iter_ = n_epochs
+        self.stop_reason_ = stop_reason
         self.best_epoch_ = best[1]
         self.best_score_ = best[0]
         self.n_teacher_queries_ = teacher.n_queries
@@ -422,6 +558,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             X_val, y_val = validation_data
         else:
             X_val, y_val = validation_data, None
+        X_val, _ = _image_rows(X_val, space.spec.shape, infer=False)
         X_val = check_array(X_val, dtype=np.float64, input_name="validation X")
         if X_val.shape[1] != d:
             raise ValueError(
@@ -475,18 +612,21 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Flat rows, or images ``(n, C, H, W)`` when the input spec has a shape.
 
         Returns
         -------
         y : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
+        X, _ = _image_rows(X, self.input_spec_.shape, infer=False)  # images -> rows
         X = validate_data(self, X, reset=False, dtype=np.float64)
         device = self._student64.x_loc.device
         out = []
         with torch.no_grad():
             for start in range(0, X.shape[0], 65536):
-                chunk = torch.as_tensor(X[start : start + 65536], device=device)
+                # a copy: read-only inputs (pandas) cannot back a tensor
+                chunk = torch.tensor(X[start : start + 65536], device=device)
                 out.append(self._student64(chunk).reshape(-1).cpu().numpy())
         return np.concatenate(out) if out else np.empty(0)
 
@@ -497,11 +637,37 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         return tags
 
 
+def _batch_budget(sampler, alpha, m):
+    """Generated and random samples per batch: ``m`` each, or all ``2 m`` of one kind
+    when alpha is 0 or 1 (or the sampler ignores alpha), as in the paper."""
+    if not sampler.uses_alpha or alpha == 0.0:
+        return 0, 2 * m
+    if alpha == 1.0:
+        return 2 * m, 0
+    return m, m
+
+
+def _weights(n_gen, n_other, alpha, device):
+    """Per-sample weights turning eq. 7 into one weighted sum over a joint batch:
+    ``alpha`` spread over the generated rows, ``1 - alpha`` over the others."""
+    if not n_gen:
+        alpha = 0.0
+    elif not n_other:
+        alpha = 1.0
+    return torch.cat(
+        [
+            torch.full((n_gen,), alpha / max(n_gen, 1)),
+            torch.full((n_other,), (1.0 - alpha) / max(n_other, 1)),
+        ]
+    ).to(device)
+
+
+def _as_generated(out):
+    return out if isinstance(out, Generated) else Generated(out)
+
+
 def _run_epoch(problem, sampler, trainer, alpha, m, nb, per_batch):
     """One epoch of Algorithm 1: ``nb`` student updates on eq. 7.
-
-    The batch budget is ``2 m`` samples: ``m`` generated and ``m`` random, or all
-    ``2 m`` of one kind when alpha is 0 or 1 (or the sampler ignores alpha).
 
     With ``per_batch`` the generated samples of each batch are optimised against the
     student as it is just before that batch (Algorithm 1 to the letter). Otherwise
@@ -510,60 +676,83 @@ def _run_epoch(problem, sampler, trainer, alpha, m, nb, per_batch):
     ``nb`` times fewer, larger tensor operations (and teacher calls) for a student
     that moves very little within an epoch.
 
-    Returns the mean student loss (eq. 1) on generated and on random samples.
+    Samplers that already know labels (differential evolution) are not asked twice,
+    and the other samples they had labelled (``Generated.extra_x``) are spread over
+    the epoch's batches with the random samples: every answer trains the student.
+
+    Returns the mean student loss (eq. 1) on generated and on other samples.
     """
     space, label_fn, gen = problem.space, problem.label_fn, problem.generator
     device = space.loc.device
-    if not sampler.uses_alpha or alpha == 0.0:
-        n_gen, n_rand = 0, 2 * m
-    elif alpha == 1.0:
-        n_gen, n_rand = 2 * m, 0
-    else:
-        n_gen, n_rand = m, m
-    # Per-sample weights turn eq. 7 into one weighted sum over the joint batch.
-    weights = torch.cat(
-        [
-            torch.full((n_gen,), alpha / n_gen if n_gen else 0.0),
-            torch.full((n_rand,), (1.0 - alpha if n_gen else 1.0) / max(n_rand, 1)),
-        ]
-    ).to(device)
+    n_gen, n_rand = _batch_budget(sampler, alpha, m)
+    d = space.n_features
     draws = space.draw(nb * (n_gen + n_rand), gen)
-    z_start = draws[: nb * n_gen].view(nb, n_gen, -1) if n_gen else None
-    z_rand = draws[nb * n_gen :].view(nb, n_rand, -1) if n_rand else None
+    z_start = draws[: nb * n_gen]
+    z_rand = draws[nb * n_gen :]
 
-    if n_gen and per_batch:
-        with torch.no_grad():
-            t_rand = (
-                label_fn(z_rand.view(nb * n_rand, -1)).view(nb, n_rand)
-                if n_rand
-                else None
-            )
-        sq_losses = []
+    if per_batch and n_gen:
+        t_rand = _label(label_fn, z_rand).view(nb, n_rand) if n_rand else None
+        z_rand = z_rand.view(nb, n_rand, d)
+        sq = []
         for b in range(nb):
-            z_gen = sampler.generate(z_start[b])
-            with torch.no_grad():
-                t_gen = label_fn(z_gen)
-            z = torch.cat([z_gen, z_rand[b]]) if n_rand else z_gen
-            t = torch.cat([t_gen, t_rand[b]]) if n_rand else t_gen
-            sq_losses.append(trainer.step(z, t, weights))
-        sq_losses = torch.stack(sq_losses)
+            g = _as_generated(sampler.generate(z_start[b * n_gen : (b + 1) * n_gen]))
+            t_gen = g.t if g.t is not None else _label(label_fn, g.x)
+            z_other = [z_rand[b]] if n_rand else []
+            t_other = [t_rand[b]] if n_rand else []
+            if g.extra_x is not None:
+                z_other.append(g.extra_x)
+                t_other.append(g.extra_t)
+            sq.append(_step(trainer, alpha, g.x, t_gen, z_other, t_other))
+        return _mean_losses(sq, n_gen)
+
+    g = _as_generated(sampler.generate(z_start)) if n_gen else Generated(z_start)
+    if g.t is None and g.extra_x is None:
+        # the common case: label generated and random samples in one teacher call
+        z_all = torch.cat([g.x.view(nb, n_gen, d), z_rand.view(nb, n_rand, d)], 1)
+        t_all = _label(label_fn, z_all.view(nb * (n_gen + n_rand), d)).view(nb, -1)
+        weights = _weights(n_gen, n_rand, alpha, device)
+        sq = [trainer.step(z_all[b], t_all[b], weights) for b in range(nb)]
+        return _mean_losses(sq, n_gen)
+    t_rand = _label(label_fn, z_rand) if n_rand else z_rand[:, 0]
+    z_gen, t_gen = g.x.view(nb, n_gen, d), g.t.view(nb, n_gen)
+    z_rand, t_rand = z_rand.view(nb, n_rand, d), t_rand.view(nb, n_rand)
+    extra_z = g.extra_x.tensor_split(nb) if g.extra_x is not None else [None] * nb
+    extra_t = g.extra_t.tensor_split(nb) if g.extra_x is not None else [None] * nb
+    sq = []
+    for b in range(nb):
+        z_other = [z_rand[b]] + ([extra_z[b]] if extra_z[b] is not None else [])
+        t_other = [t_rand[b]] + ([extra_t[b]] if extra_t[b] is not None else [])
+        sq.append(_step(trainer, alpha, z_gen[b], t_gen[b], z_other, t_other))
+    return _mean_losses(sq, n_gen)
+
+
+def _label(label_fn, z):
+    with torch.no_grad():
+        return label_fn(z)
+
+
+def _step(trainer, alpha, z_gen, t_gen, z_other, t_other):
+    """One student update on generated rows and other (random, extra) rows."""
+    n_other = sum(len(z) for z in z_other)
+    z = torch.cat([z_gen, *z_other])
+    t = torch.cat([t_gen, *t_other])
+    return trainer.step(z, t, _weights(len(z_gen), n_other, alpha, z.device)), len(
+        z_gen
+    )
+
+
+def _mean_losses(sq_losses, n_gen):
+    """Mean eq. 1 loss of generated rows and of the other rows over an epoch."""
+    if sq_losses and isinstance(sq_losses[0], tuple):
+        gen = [s[:k] for s, k in sq_losses]
+        other = [s[k:] for s, k in sq_losses]
     else:
-        parts = []
-        if n_gen:
-            parts.append(
-                sampler.generate(z_start.view(nb * n_gen, -1)).view(nb, n_gen, -1)
-            )
-        if n_rand:
-            parts.append(z_rand)
-        z_all = torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]
-        with torch.no_grad():
-            t_all = label_fn(z_all.view(nb * (n_gen + n_rand), -1)).view(nb, -1)
-        sq_losses = torch.stack(
-            [trainer.step(z_all[b], t_all[b], weights) for b in range(nb)]
-        )
-    loss_gen = float(sq_losses[:, :n_gen].mean()) if n_gen else float("nan")
-    loss_rand = float(sq_losses[:, n_gen:].mean()) if n_rand else float("nan")
-    return loss_gen, loss_rand
+        gen = [s[:n_gen] for s in sq_losses]
+        other = [s[n_gen:] for s in sq_losses]
+    gen, other = torch.cat(gen), torch.cat(other)
+    loss_gen = float(gen.mean()) if len(gen) else float("nan")
+    loss_other = float(other.mean()) if len(other) else float("nan")
+    return loss_gen, loss_other
 
 
 def _teacher_mlp(teacher, space, y_loc, y_scale):

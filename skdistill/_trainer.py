@@ -3,6 +3,10 @@
 Two interchangeable trainers: :class:`AutogradTrainer` for any ``nn.Module`` and
 :class:`MLPTrainer`, the same computation without autograd or optimizer overhead for
 plain MLP students (see :mod:`skdistill._mlp`). :func:`make_trainer` picks one.
+
+The per-sample loss is squared (eq. 1) or log-cosh (``loss="logcosh"``, the paper's
+choice for its CNN on MNIST, section 3.5); either way ``step`` returns the squared
+errors, so training histories stay comparable.
 """
 
 from __future__ import annotations
@@ -12,9 +16,15 @@ import torch
 
 from . import _mlp
 from ._mlp import FlatRMSprop, FunctionalMLP, flatten_parameters
-from .objectives import student_loss
+from .objectives import STUDENT_LOSSES, student_loss
 
 __all__ = ["make_trainer", "AutogradTrainer", "MLPTrainer"]
+
+
+def _check_loss(loss):
+    if loss not in STUDENT_LOSSES:
+        raise ValueError(f"loss must be one of {sorted(STUDENT_LOSSES)}, got {loss!r}.")
+    return loss
 
 
 class AutogradTrainer:
@@ -22,20 +32,29 @@ class AutogradTrainer:
 
     mlp = None
 
-    def __init__(self, student, lr, weight_decay):
+    def __init__(self, student, lr, weight_decay, loss="squared"):
         self.student = student
+        self.loss = _check_loss(loss)
         self.optimizer = torch.optim.RMSprop(
             student.parameters(), lr=lr, weight_decay=weight_decay
         )
 
     def predict(self, z):
-        with torch.no_grad():
-            return self.student(z).reshape(-1)
+        # eval mode: no dropout noise (and no batch-norm update) when validating
+        training = self.student.training
+        self.student.eval()
+        try:
+            with torch.no_grad():
+                return self.student(z).reshape(-1)
+        finally:
+            self.student.train(training)
 
     def step(self, z, t, weights):
-        """Minimise ``sum(weights * (t - S(z))^2)``; return the per-sample losses."""
-        sq = student_loss(t, self.student(z).reshape(-1))
-        loss = (weights * sq).sum()
+        """Minimise ``sum(weights * loss(t, S(z)))``; return the squared errors."""
+        s = self.student(z).reshape(-1)
+        sq = student_loss(t, s)
+        per_sample = sq if self.loss == "squared" else STUDENT_LOSSES[self.loss](t, s)
+        loss = (weights * per_sample).sum()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -56,8 +75,9 @@ class MLPTrainer:
     torch's, and the step is nothing but small operations.
     """
 
-    def __init__(self, student, mlp, lr, weight_decay):
+    def __init__(self, student, mlp, lr, weight_decay, loss="squared"):
         self.student = student
+        self.loss = _check_loss(loss)
         flat, grad, views = flatten_parameters(student)
         # rebuild after flattening so the functional view reads the flat storage
         self.mlp = FunctionalMLP.from_module(student)
@@ -80,8 +100,11 @@ class MLPTrainer:
             )
         s, inputs = self.mlp.forward(z)
         diff = s - t
-        # d/ds of sum(w * (s - t)^2)
-        self.mlp.backward_params(inputs, (2.0 * weights) * diff, self.grads)
+        if self.loss == "squared":  # d/ds of sum(w * (s - t)^2)
+            g = (2.0 * weights) * diff
+        else:  # d/ds of sum(w * log cosh(s - t))
+            g = weights * torch.tanh(diff)
+        self.mlp.backward_params(inputs, g, self.grads)
         self.optimizer.step()
         return diff * diff
 
@@ -147,6 +170,7 @@ class _NumpyMLPStep:
         self.flat, self.grad = opt.flat.numpy(), opt.grad.numpy()
         self.square_avg = opt.square_avg.numpy()
         self.opt = opt
+        self.logcosh = trainer.loss == "logcosh"
         self._tmp, self._tmp2 = np.empty_like(self.flat), np.empty_like(self.flat)
 
     def forward(self, z):
@@ -165,7 +189,10 @@ class _NumpyMLPStep:
     def step(self, z, t, weights):
         inputs = self.forward(z)
         diff = inputs[-1].reshape(-1) - t
-        g = (2.0 * weights * diff)[:, None]
+        if self.logcosh:  # d/ds of sum(w * log cosh(s - t))
+            g = (weights * np.tanh(diff))[:, None]
+        else:  # d/ds of sum(w * (s - t)^2)
+            g = (2.0 * weights * diff)[:, None]
         for i in range(len(self.layers) - 1, -1, -1):
             bwd = self.acts[i][1]
             if bwd is not None:
@@ -195,9 +222,10 @@ class _NumpyMLPStep:
         return diff * diff
 
 
-def make_trainer(student, lr, weight_decay):
-    """The fastest trainer that computes the exact RMSprop update for ``student``."""
+def make_trainer(student, lr, weight_decay, loss="squared"):
+    """The fastest trainer that computes the exact RMSprop update for ``student``,
+    minimising the weighted ``loss`` (``"squared"`` or ``"logcosh"``)."""
     mlp = FunctionalMLP.from_module(student) if student.training else None
     if mlp is not None and all(p.dtype == torch.float32 for p in student.parameters()):
-        return MLPTrainer(student, mlp, lr, weight_decay)
-    return AutogradTrainer(student, lr, weight_decay)
+        return MLPTrainer(student, mlp, lr, weight_decay, loss)
+    return AutogradTrainer(student, lr, weight_decay, loss)

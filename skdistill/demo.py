@@ -65,7 +65,9 @@ def _rmse(a, b):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m skdistill.demo", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m skdistill.demo", description=__doc__
+    )
     parser.add_argument("--epochs", type=int, default=2000)
     parser.add_argument("--student", type=int, default=25)
     parser.add_argument("--out", default="demo_output", help="folder for the plot")
@@ -73,9 +75,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     X, y = load_diabetes(return_X_y=True, scaled=False)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=args.seed)
-    print(f"diabetes: {X.shape[1]} raw features, target mean {y.mean():.0f}, "
-          f"{len(X_tr)} rows to train the teacher, {len(X_te)} held out")
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=0.3, random_state=args.seed
+    )
+    print(
+        f"diabetes: {X.shape[1]} raw features, target mean {y.mean():.0f}, "
+        f"{len(X_tr)} rows to train the teacher, {len(X_te)} held out"
+    )
 
     t0 = time.perf_counter()
     teacher = train_teacher(X_tr, y_tr, seed=args.seed)
@@ -89,28 +95,44 @@ def main(argv=None):
     fitted = {}
     for sampler in ("random", "direct"):
         est = DataFreeDistillRegressor(
-            teacher, student=(args.student,), sampler=sampler,
-            max_epochs=args.epochs, random_state=args.seed,
+            teacher,
+            student=(args.student,),
+            sampler=sampler,
+            max_epochs=args.epochs,
+            random_state=args.seed,
         )
         t0 = time.perf_counter()
         est.fit(input_spec=spec)
         wall = time.perf_counter() - t0
         fitted[sampler] = est
-        rows.append((f"student {args.student} tanh, {sampler}", est.predict(X_te), wall,
-                     _size_kb(est.student_), est))
+        rows.append(
+            (
+                f"student {args.student} tanh, {sampler}",
+                est.predict(X_te),
+                wall,
+                _size_kb(est.student_),
+                est,
+            )
+        )
     mean_pred = np.full_like(t_te, y_tr.mean())
 
-    print(f"\n| model | test RMSE (truth) | fidelity RMSE (teacher) | fidelity R^2 "
-          f"| wall time (s) | size (KB) |")
+    print(
+        "\n| model | test RMSE (truth) | fidelity RMSE (teacher) | fidelity R^2 "
+        "| wall time (s) | size (KB) |"
+    )
     print("|---|---|---|---|---|---|")
     var = np.mean((t_te - t_te.mean()) ** 2)
     for name, pred, wall, size, _ in rows:
         fid = _rmse(pred, t_te)
-        print(f"| {name} | {_rmse(pred, y_te):.2f} | {fid:.2f} | "
-              f"{1 - fid ** 2 / var:.3f} | {wall:.1f} | {size:.1f} |")
-    print(f"| mean of training targets | {_rmse(mean_pred, y_te):.2f} | "
-          f"{_rmse(mean_pred, t_te):.2f} | {1 - _rmse(mean_pred, t_te) ** 2 / var:.3f} "
-          f"| - | - |")
+        print(
+            f"| {name} | {_rmse(pred, y_te):.2f} | {fid:.2f} | "
+            f"{1 - fid**2 / var:.3f} | {wall:.1f} | {size:.1f} |"
+        )
+    print(
+        f"| mean of training targets | {_rmse(mean_pred, y_te):.2f} | "
+        f"{_rmse(mean_pred, t_te):.2f} | {1 - _rmse(mean_pred, t_te) ** 2 / var:.3f} "
+        f"| - | - |"
+    )
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -120,7 +142,9 @@ def main(argv=None):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("\nmatplotlib is not installed: no plot (pip install 'skdistill[bench]').")
+        print(
+            "\nmatplotlib is not installed: no plot (pip install 'skdistill[bench]')."
+        )
         return 0
     fig, ax = plt.subplots(figsize=(6, 4))
     for sampler, est in fitted.items():

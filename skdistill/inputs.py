@@ -45,6 +45,31 @@ def _feature_label(i, feature_names):
     return f"feature {i}"
 
 
+def _image_shape(shape):
+    """``(C, H, W)`` from ``(C, H, W)`` or ``(H, W)`` (one channel)."""
+    try:
+        shape = tuple(int(v) for v in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"shape must be (C, H, W) or (H, W), got {shape!r}.") from None
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"shape must be (C, H, W) or (H, W), got {shape!r}.")
+    return shape
+
+
+def _value_range(value_range):
+    try:
+        low, high = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"value_range must be a (low, high) pair, got {value_range!r}."
+        ) from None
+    if not low <= high:
+        raise ValueError(f"value_range must have low <= high, got {value_range!r}.")
+    return low, high
+
+
 class InputSpec:
     """Where the teacher's inputs live, described without any training data.
 
@@ -59,6 +84,18 @@ class InputSpec:
         (the paper's standard normal ``N(0, I)``).
     feature_names : sequence of str, default=None
         Optional feature names, used in error messages.
+    simplex : bool, default=False
+        Compositions: features are non-negative and every row sums to 1 (fractions,
+        like the amino-acid composition of a protein). Draws are clipped to the
+        bounds (``[0, 1]`` by default) and divided by their sum, as in section 3.6 of
+        the paper; without moments they are uniform on the simplex (Dirichlet(1)).
+        Every generated sample is projected back onto the simplex.
+    shape : (C, H, W) or (H, W), default=None
+        Image inputs: the features are the pixels of ``C x H x W`` images, in the
+        order of ``images.reshape(n, -1)``. Everything inside the estimator keeps
+        flat rows; convolutional students and teachers receive images (see
+        :mod:`skdistill.students_cnn`), and ``fit``/``predict`` accept image
+        arrays. See :meth:`image` and :meth:`from_data` to build such specs.
 
     Notes
     -----
@@ -81,8 +118,22 @@ class InputSpec:
     """
 
     def __init__(
-        self, mean=None, std=None, bounds=None, n_features=None, feature_names=None
+        self,
+        mean=None,
+        std=None,
+        bounds=None,
+        n_features=None,
+        feature_names=None,
+        simplex=False,
+        shape=None,
     ):
+        if shape is not None:
+            shape = _image_shape(shape)
+            # per-pixel moments may come as images: keep flat vectors internally
+            if mean is not None and np.ndim(mean) > 1:
+                mean = np.asarray(mean, dtype=np.float64).reshape(-1)
+            if std is not None and np.ndim(std) > 1:
+                std = np.asarray(std, dtype=np.float64).reshape(-1)
         if (mean is None) != (std is None):
             raise ValueError(
                 "Give both `mean` and `std` of the input Gaussian, or neither."
@@ -104,6 +155,8 @@ class InputSpec:
         if feature_names is not None:
             feature_names = np.asarray(feature_names, dtype=object)
             sizes.add(feature_names.size)
+        if shape is not None:
+            sizes.add(int(np.prod(shape)))
         if not sizes and mean is not None:
             sizes.add(max(mean.size, std.size))
         if not sizes:
@@ -162,6 +215,23 @@ class InputSpec:
             self.low = np.full(d, -np.inf)
             self.high = np.full(d, np.inf)
 
+        self.shape = shape
+        self.simplex = bool(simplex)
+        if self.simplex:
+            self.low = np.maximum(self.low, 0.0)
+            self.high = np.minimum(self.high, 1.0)
+            bad = np.flatnonzero(self.low > self.high)
+            if bad.size:
+                raise ValueError(
+                    f"{_feature_label(bad[0], feature_names)} has bounds outside [0, 1], "
+                    "impossible for a composition (simplex=True)."
+                )
+            if self.low.sum() > 1.0 or self.high.sum() < 1.0:
+                raise ValueError(
+                    "simplex=True needs rows summing to 1, but the bounds allow sums in "
+                    f"[{self.low.sum():g}, {self.high.sum():g}] only."
+                )
+
     @staticmethod
     def _parse_bounds(bounds):
         try:
@@ -187,35 +257,116 @@ class InputSpec:
         return arr[:, 0].copy(), arr[:, 1].copy()
 
     @classmethod
-    def from_data(cls, X, feature_names=None):
+    def from_data(
+        cls, X, feature_names=None, simplex=False, shape=None, value_range=None
+    ):
         """Spec from an unlabeled sample: Gaussian moments clipped to its range.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Unlabeled inputs (no targets needed).
+        X : array-like of shape (n_samples, n_features), (n, H, W) or (n, C, H, W)
+            Unlabeled inputs (no targets needed). 3-D and 4-D arrays are images:
+            the spec gets their ``shape`` and per-pixel moments.
         feature_names : sequence of str, default=None
             Names to use in messages; taken from a pandas DataFrame if omitted.
+        simplex : bool, default=False
+            The rows are compositions (non-negative, summing to 1).
+        shape : (C, H, W) or (H, W), default=None
+            Image shape of flat rows ``X`` (inferred from image arrays).
+        value_range : (float, float), default=None
+            One range clipping every feature (pixels: ``(0, 1)``). By default image
+            specs are clipped to the smallest and largest value of the whole
+            sample, other specs to each feature's own range.
 
         Returns
         -------
         InputSpec
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skdistill import InputSpec
+        >>> images = np.random.default_rng(0).uniform(size=(100, 8, 8))
+        >>> spec = InputSpec.from_data(images, value_range=(0, 1))
+        >>> spec
+        InputSpec(n_features=64, gaussian clipped, images (1, 8, 8))
+        >>> spec.to_images(spec.draw(5, random_state=0)).shape
+        (5, 1, 8, 8)
         """
         if feature_names is None and hasattr(X, "columns"):
             feature_names = [str(c) for c in X.columns]
         X = np.asarray(X, dtype=np.float64)
+        if X.ndim in (3, 4) and X.shape[0] >= 1:
+            if shape is not None and _image_shape(shape) != _image_shape(X.shape[1:]):
+                raise ValueError(
+                    f"X holds images of shape {X.shape[1:]} but shape={shape!r}."
+                )
+            shape = X.shape[1:]
+            X = X.reshape(X.shape[0], -1)
         if X.ndim != 2 or X.shape[0] < 1:
             raise ValueError(f"X must be a non-empty 2-D array, got shape {X.shape}.")
         if not np.isfinite(X).all():
             raise ValueError(
                 "X contains NaN or infinity; an input spec needs finite data."
             )
+        if value_range is not None or shape is not None:
+            low, high = (
+                (X.min(), X.max()) if value_range is None else _value_range(value_range)
+            )
+            bounds = np.tile([low, high], (X.shape[1], 1))
+        else:
+            bounds = np.column_stack([X.min(axis=0), X.max(axis=0)])
         return cls(
             mean=X.mean(axis=0),
             std=X.std(axis=0),
-            bounds=np.column_stack([X.min(axis=0), X.max(axis=0)]),
+            bounds=bounds,
             feature_names=feature_names,
+            simplex=simplex,
+            shape=shape,
         )
+
+    @classmethod
+    def image(cls, shape, mean=None, std=None, value_range=(0.0, 1.0)):
+        """Spec of images: per-pixel Gaussian clipped to ``value_range``.
+
+        Section 3.5 of the paper: each pixel is drawn from ``N(mean, std^2)`` with
+        its own moments, then clipped to the pixel range.
+
+        Parameters
+        ----------
+        shape : (C, H, W) or (H, W)
+        mean, std : array-like of shape ``shape`` (or flat), or float, default=None
+            Per-pixel moments; without them, draws are uniform on the range.
+        value_range : (float, float), default=(0, 1)
+            Range of every pixel.
+
+        Returns
+        -------
+        InputSpec
+
+        Examples
+        --------
+        >>> from skdistill import InputSpec
+        >>> InputSpec.image((8, 8), mean=0.3, std=0.2)
+        InputSpec(n_features=64, gaussian clipped, images (1, 8, 8))
+        """
+        shape = _image_shape(shape)
+        d = int(np.prod(shape))
+        low, high = _value_range(value_range)
+        if mean is not None and np.ndim(mean) == 0:
+            mean = np.full(d, float(mean))
+        if std is not None and np.ndim(std) == 0:
+            std = np.full(d, float(std))
+        return cls(
+            mean=mean, std=std, bounds=np.tile([low, high], (d, 1)), shape=shape
+        )
+
+    def to_images(self, X):
+        """Flat rows ``(n, n_features)`` as images ``(n, C, H, W)`` (a view)."""
+        if self.shape is None:
+            raise ValueError("This input spec has no image shape.")
+        X = np.asarray(X)
+        return X.reshape(X.shape[0], *self.shape)
 
     @property
     def bounds(self):
@@ -231,14 +382,27 @@ class InputSpec:
 
         Gaussian specs use their moments; box-only specs use the centre and the
         standard deviation of the uniform law. Zero scales become 1 (constant features).
+        Image specs (``shape`` given) with a finite pixel range use ``loc = low`` and
+        ``scale = high - low``: internally pixels live in ``[0, 1]``.
         """
         if self.mean is not None:
             loc, scale = self.mean.copy(), self.std.copy()
+        elif self.simplex:
+            # moments of the uniform law on the simplex, Dirichlet(1, ..., 1)
+            d = self.n_features
+            loc = np.full(d, 1.0 / d)
+            scale = np.full(d, np.sqrt((d - 1) / (d * d * (d + 1.0))))
         elif self.has_finite_bounds:
             loc = (self.low + self.high) / 2.0
             scale = (self.high - self.low) / np.sqrt(12.0)
         else:
             loc, scale = np.zeros(self.n_features), np.ones(self.n_features)
+        if getattr(self, "shape", None) is not None and self.has_finite_bounds:
+            # Images: pixel values rescaled to [0, 1], one scale for all pixels, so
+            # that steps and penalties act on pixels as in the paper (section 3.5;
+            # per-pixel scales would let near-constant border pixels barely move,
+            # and an L1 penalty must see 0 at black pixels, not at the mean).
+            loc, scale = self.low.copy(), self.high - self.low
         scale[~(scale > 0)] = 1.0
         return loc, scale
 
@@ -254,10 +418,16 @@ class InputSpec:
     def __repr__(self):
         if self.mean is not None:
             kind = "gaussian" + (" clipped" if np.isfinite(self.bounds).any() else "")
+        elif self.simplex:
+            kind = "uniform"
         elif np.isfinite(self.bounds).all():
             kind = "uniform box"
         else:
             kind = "standard normal"
+        if self.simplex:
+            kind += " on the simplex"
+        if getattr(self, "shape", None) is not None:
+            kind += f", images {self.shape}"
         return f"InputSpec(n_features={self.n_features}, {kind})"
 
 
@@ -273,11 +443,13 @@ class StandardizedSpace:
         loc, scale = spec.standardization()
         self.spec = spec
         self.n_features = spec.n_features
-        self.kind = (
-            "gaussian"
-            if spec.mean is not None
-            else ("uniform" if spec.has_finite_bounds else "normal")
-        )
+        self.simplex = spec.simplex
+        if spec.mean is not None:
+            self.kind = "gaussian"
+        elif spec.simplex:
+            self.kind = "dirichlet"
+        else:
+            self.kind = "uniform" if spec.has_finite_bounds else "normal"
 
         def t(a):
             return torch.as_tensor(a, dtype=dtype, device=device)
@@ -291,6 +463,7 @@ class StandardizedSpace:
         high = (spec.high - loc) / scale
         self.low, self.high = t(low), t(high)
         self.bounded = bool(np.isfinite(low).any() or np.isfinite(high).any())
+        self.raw_low, self.raw_high = t(spec.low), t(spec.high)
 
     def draw(self, n, generator):
         """``n`` standardized samples drawn with the torch ``generator``."""
@@ -299,13 +472,25 @@ class StandardizedSpace:
         if self.kind == "uniform":
             u = torch.rand(n, d, generator=generator, dtype=dt).to(dev)
             return self.low + (self.high - self.low) * u
+        if self.kind == "dirichlet":
+            e = -torch.log1p(-torch.rand(n, d, generator=generator, dtype=dt)).to(dev)
+            return self.project(self.from_raw(e))
         z = torch.randn(n, d, generator=generator, dtype=dt).to(dev)
         if self.kind == "gaussian":
             z = self.draw_loc + self.draw_scale * z
         return self.project(z)
 
     def project(self, z):
-        """Clip standardized samples to the bounds (identity when unbounded)."""
+        """Put standardized samples back inside the spec's constraints: clip to the
+        bounds (identity when unbounded); for compositions, also divide every row by
+        its sum in raw units (rows of zeros become the centre of the simplex)."""
+        if self.simplex:
+            x = torch.clamp(self.to_raw(z), self.raw_low, self.raw_high)
+            total = x.sum(dim=1, keepdim=True)
+            x = torch.where(
+                total > 0, x / total.clamp_min(1e-30), 1.0 / self.n_features
+            )
+            return self.from_raw(x)
         if not self.bounded:
             return z
         return torch.clamp(z, self.low, self.high)
@@ -315,3 +500,32 @@ class StandardizedSpace:
 
     def from_raw(self, x):
         return (x - self.loc) / self.scale
+
+
+def _image_rows(X, shape=None, infer=True):
+    """Image arrays ``(n, C, H, W)`` or ``(n, H, W)`` as flat rows ``(n, C*H*W)``.
+
+    Returns the rows and the image shape found (``shape`` itself when ``X`` is not
+    an image array; then ``X`` is returned as it is, for the usual validation).
+    Raises when ``X`` holds images of another shape than ``shape``. With
+    ``infer=False`` and no ``shape`` (a spec without images), ``X`` is left alone.
+    """
+    if shape is None and not infer:
+        return X, shape
+    if hasattr(X, "columns") or hasattr(X, "tocsr"):  # DataFrames, sparse matrices
+        return X, shape
+    ndim = getattr(X, "ndim", None)
+    if ndim is None:
+        try:
+            ndim = np.ndim(X)
+        except (TypeError, ValueError):  # ragged or odd array-likes: validation decides
+            return X, shape
+    if ndim not in (3, 4):
+        return X, shape
+    X = np.asarray(X)
+    found = _image_shape(X.shape[1:])
+    if shape is not None and _image_shape(shape) != found:
+        raise ValueError(
+            f"X holds images of shape {tuple(X.shape[1:])}; expected {tuple(shape)}."
+        )
+    return X.reshape(X.shape[0], -1), found

@@ -6,10 +6,11 @@ import copy
 import inspect
 import numbers
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["MLP", "ScaledStudent", "build_student"]
+__all__ = ["MLP", "RBFNet", "ScaledStudent", "build_student"]
 
 
 class MLP(nn.Sequential):
@@ -33,6 +34,59 @@ class MLP(nn.Sequential):
             width = h
         layers.append(nn.Linear(width, n_outputs))
         super().__init__(*layers)
+
+
+class RBFNet(nn.Module):
+    """Radial basis function network: Gaussian units and a linear output.
+
+    ``y = w . phi(x) + b`` with ``phi_j(x) = exp(-exp(log_gamma_j) ||x - c_j||^2)``;
+    centres, widths and output weights are all trained. The paper's student for the
+    black-box case study (section 3.6, 100 units). Inputs arrive standardized, so
+    centres start as standard normal draws and widths at ``1 / n_features``.
+
+    Parameters
+    ----------
+    n_features : int
+    n_units : int, default=100
+    n_outputs : int, default=1
+    """
+
+    def __init__(self, n_features, n_units=100, n_outputs=1):
+        super().__init__()
+        self.n_features, self.n_units = n_features, n_units
+        self.centers = nn.Parameter(torch.empty(n_units, n_features))
+        self.log_gamma = nn.Parameter(torch.empty(n_units))
+        self.output = nn.Linear(n_units, n_outputs)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        nn.init.normal_(self.centers)
+        nn.init.constant_(self.log_gamma, -float(np.log(self.n_features)))
+        self.output.reset_parameters()
+
+    def forward(self, x):
+        # ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, without an (n, units, d) tensor
+        sq = (x * x).sum(1, keepdim=True) + (self.centers * self.centers).sum(1)
+        sq = torch.addmm(sq, x, self.centers.t(), alpha=-2.0).clamp_min_(0.0)
+        return self.output(torch.exp(-torch.exp(self.log_gamma) * sq))
+
+
+def _parse_short_spec(spec, n_features):
+    """Students named by a short string: ``"rbf"`` or ``"rbf:N"`` (N Gaussian units)."""
+    name, _, arg = spec.partition(":")
+    if name == "rbf":
+        try:
+            units = int(arg) if arg else 100
+        except ValueError:
+            units = 0
+        if units < 1:
+            raise ValueError(f"student {spec!r}: the number of units must be a positive "
+                             "integer, e.g. 'rbf:100'.")
+        return RBFNet(n_features, units)
+    raise ValueError(
+        f"Unknown student spec {spec!r}. Short specs: 'rbf' or 'rbf:N' (RBF network); "
+        "or pass a tuple of hidden-layer sizes for a tanh MLP."
+    )
 
 
 class ScaledStudent(nn.Module):
@@ -71,8 +125,9 @@ def build_student(spec, n_features, seed):
 
     Parameters
     ----------
-    spec : tuple of int, int, nn.Module class or instance, or skorch NeuralNet
+    spec : tuple of int, int, str, nn.Module class or instance, or skorch NeuralNet
         - a tuple of hidden-layer sizes (or one int): a tanh :class:`MLP`;
+        - ``"rbf"`` or ``"rbf:N"``: an :class:`RBFNet` with 100 (or N) Gaussian units;
         - a ``torch.nn.Module`` class: instantiated with ``n_features=`` when its
           constructor takes that argument, else with no argument;
         - a module instance: deep-copied and re-initialized (the user's object is
@@ -91,6 +146,8 @@ def build_student(spec, n_features, seed):
         torch.manual_seed(seed)
         if isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
             spec = (int(spec),)
+        if isinstance(spec, str):
+            return _parse_short_spec(spec, n_features)
         if isinstance(spec, (tuple, list)):
             if not all(isinstance(h, numbers.Integral) and h > 0 for h in spec):
                 raise ValueError(

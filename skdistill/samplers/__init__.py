@@ -5,7 +5,9 @@ estimator's ``sampler`` parameter (a name, a class or an instance) into a fresh 
 """
 
 from ._base import SAMPLERS, DistillProblem, Sampler, register_sampler, resolve_sampler
+from ._de import DifferentialEvolution, Generated
 from ._direct import DirectSampler
+from ._generator import GeneratorSampler
 from ._random import RandomSampler
 
 __all__ = [
@@ -16,4 +18,7 @@ __all__ = [
     "resolve_sampler",
     "RandomSampler",
     "DirectSampler",
+    "DifferentialEvolution",
+    "Generated",
+    "GeneratorSampler",
 ]

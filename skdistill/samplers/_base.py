@@ -36,6 +36,8 @@ class DistillProblem:
         Source of the sampler's own randomness.
     label_fn : callable
         Standardized teacher for labelling, without gradients (may be faster).
+    y_loc, y_scale : float
+        Standardization of the teacher's outputs: ``t = (y - y_loc) / y_scale``.
     teacher_mlp, student_mlp : FunctionalMLP or None
         Autograd-free views of teacher (standardized) and student when both are plain
         MLPs; samplers may use them for speed, with the same results.
@@ -47,6 +49,8 @@ class DistillProblem:
     student: torch.nn.Module
     generator: torch.Generator
     label_fn: object = None
+    y_loc: float = 0.0
+    y_scale: float = 1.0
     teacher_mlp: object = None
     student_mlp: object = None
 
@@ -73,8 +77,15 @@ class Sampler:
         return self
 
     def generate(self, x0):  # pragma: no cover - interface
-        """Return generated standardized inputs of the shape of ``x0``."""
+        """Return generated standardized inputs of the shape of ``x0``, or a
+        :class:`~skdistill.samplers.Generated` carrying their teacher labels (and any
+        other labelled samples) when the sampler already paid for them."""
         raise NotImplementedError
+
+    def query_cost(self, n):
+        """Teacher rows this sampler spends to generate ``n`` samples, labels
+        included (used to keep within ``max_teacher_queries``)."""
+        return n
 
     def __repr__(self):
         params = ", ".join(

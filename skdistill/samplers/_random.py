@@ -16,3 +16,6 @@ class RandomSampler(Sampler):
 
     def generate(self, x0):
         return x0
+
+    def query_cost(self, n):
+        return 0  # never asked to generate: the estimator draws random samples itself

@@ -55,6 +55,8 @@ class Teacher:
         self.n_queries += n
         try:
             y = self._predict_numpy(X)
+        except TeacherError:
+            raise
         except Exception as exc:
             raise TeacherError(
                 f"The teacher raised {type(exc).__name__} while predicting {n} rows: {exc}"

@@ -1,0 +1,220 @@
+"""Adversarial generator (paper section 3.2.2, eq. 2-3; Kang & Kang 2021)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._mlp import FlatRMSprop, flatten_parameters
+from ..objectives import direct_objective
+from ._base import Sampler, register_sampler
+
+__all__ = ["GeneratorSampler"]
+
+
+@register_sampler("generator")
+class GeneratorSampler(Sampler):
+    """Inputs made by a small network trained against the student.
+
+    A generator ``G``: noise ``z ~ N(0, I)`` of ``noise_dim`` -> ``hidden`` tanh units
+    -> one standardized input. It is trained by RMSprop to minimise the batch mean of
+    eq. 3, ``-(T(G(z)) - S(G(z)))^2 + beta ||G(z)||^2 + gamma S(G(z))^2`` (the terms
+    of eq. 5, built by :func:`~skdistill.objectives.direct_objective`), so that it
+    learns to produce inputs where the student is still wrong. Gradients flow through
+    the teacher, which must therefore be differentiable.
+
+    The starting points ``x0`` given to :meth:`generate` only set how many samples
+    are returned: generated inputs come from fresh noise, not from ``x0``.
+
+    **When the generator learns.** Each call of :meth:`generate` first takes
+    ``generator_steps`` RMSprop steps against the current student, each on a fresh
+    noise batch of the size of ``x0``, then returns ``G`` applied to new noise. With
+    the estimator's ``regenerate="epoch"`` (the default) ``generate`` is called once
+    per epoch, which is the paper's protocol (one generator step per epoch). With
+    ``regenerate="batch"`` it is called before every student batch, so generator and
+    student alternate step for step, as GANs are usually trained: ``batches_per_epoch``
+    times more generator steps per epoch, each on a batch of ``batch_size`` (or
+    ``2 * batch_size``) noise vectors. The sampler cannot tell epochs apart from
+    batches (the estimator does not say), and a step per call is the rule that stays
+    meaningful in both modes.
+
+    Parameters
+    ----------
+    generator_lr : float, default=1e-3
+        RMSprop learning rate of the generator's weights.
+    generator_steps : int, default=1
+        Generator updates per call of :meth:`generate` (see above); 0 freezes the
+        generator at its random initialization.
+    noise_dim : int, default=50
+        Dimension of the generator's Gaussian noise.
+    hidden : int, default=500
+        Hidden tanh units of the generator.
+    weight_decay : float, default=1e-5
+        RMSprop weight decay of the generator.
+    beta, gamma : float, default=1e-5
+        Weights of ``||x||^2`` and ``S(x)^2`` in eq. 3 (standardized units).
+    objective : callable, default=None
+        ``objective(t, s, x) -> per-sample loss`` to minimise instead of eq. 3.
+
+    Attributes
+    ----------
+    generator_ : torch.nn.Sequential
+        The generator network of the last fit, in standardized input units.
+    n_steps_ : int
+        Generator updates taken during the last fit.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdistill import DataFreeDistillRegressor
+    >>> teacher = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.Tanh(),
+    ...                               torch.nn.Linear(8, 1))
+    >>> est = DataFreeDistillRegressor(teacher, student=(8,), sampler="generator",
+    ...                                max_epochs=5, random_state=0).fit()
+    >>> est.sampler_.n_steps_
+    5
+    """
+
+    def __init__(
+        self,
+        generator_lr=1e-3,
+        generator_steps=1,
+        noise_dim=50,
+        hidden=500,
+        weight_decay=1e-5,
+        beta=1e-5,
+        gamma=1e-5,
+        objective=None,
+    ):
+        self.generator_lr = generator_lr
+        self.generator_steps = generator_steps
+        self.noise_dim = noise_dim
+        self.hidden = hidden
+        self.weight_decay = weight_decay
+        self.beta = beta
+        self.gamma = gamma
+        self.objective = objective
+
+    def setup(self, problem):
+        if not problem.teacher.differentiable:
+            raise ValueError(
+                f"sampler='generator' trains a generator through the teacher's "
+                f"gradients, but the teacher {problem.teacher!r} is a black box. Use "
+                "sampler='random' for this teacher (or a differentiable teacher: a "
+                "torch module or a skorch net)."
+            )
+        for name, low in (("noise_dim", 1), ("hidden", 1), ("generator_steps", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
+        device = problem.space.loc.device
+        dtype = problem.space.loc.dtype
+        # The generator's own stream, seeded from the fit's: initialization and noise
+        # are reproducible with random_state and leave torch's global RNG alone.
+        seed = int(torch.randint(2**31 - 1, (1,), generator=problem.generator))
+        self._noise = torch.Generator().manual_seed(seed)
+        d = problem.space.n_features
+        net = torch.nn.Sequential(
+            torch.nn.Linear(self.noise_dim, self.hidden),
+            torch.nn.Tanh(),
+            torch.nn.Linear(self.hidden, d),
+        ).to(dtype)
+        with torch.no_grad():
+            # torch's default Linear init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)), drawn
+            # from the sampler's own stream
+            for layer in (net[0], net[2]):
+                bound = 1.0 / np.sqrt(layer.in_features)
+                for p in (layer.weight, layer.bias):
+                    u = torch.rand(p.shape, generator=self._noise, dtype=dtype)
+                    p.copy_(u.mul_(2.0 * bound).sub_(bound))
+        net = net.to(device).requires_grad_(False)
+        # One flat parameter vector and its gradient buffer: the generator is trained
+        # by explicit backpropagation and a flat RMSprop (see skdistill._mlp).
+        flat, grad, views = flatten_parameters(net)
+        self._grads = [views[p] for p in net.parameters()]
+        self._optimizer = FlatRMSprop(
+            flat, grad, self.generator_lr, weight_decay=self.weight_decay
+        )
+        self.generator_ = net
+        self._objective = self.objective or direct_objective(self.beta, self.gamma)
+        self.n_steps_ = 0
+        return super().setup(problem)
+
+    def _draw_noise(self, n):
+        loc = self.problem.space.loc
+        noise = torch.randn(n, self.noise_dim, generator=self._noise, dtype=loc.dtype)
+        return noise.to(loc.device)
+
+    def _forward(self, noise):
+        """``G(noise)`` and its hidden layer, without autograd.
+
+        ``tanh(a)`` is computed as ``2 sigmoid(2 a) - 1``: the same function, about
+        three times faster than ``torch.tanh`` on CPU at these sizes.
+        """
+        (W1, b1), (W2, b2) = (
+            (layer.weight, layer.bias) for layer in self.generator_[::2]
+        )
+        h = torch.addmm(b1, noise, W1.t(), beta=2.0, alpha=2.0)
+        h = torch.sigmoid(h, out=h).mul_(2.0).sub_(1.0)
+        return torch.addmm(b2, h, W2.t()), h
+
+    def generate(self, x0):
+        """Take the generator's steps, then return ``len(x0)`` generated inputs."""
+        n = x0.shape[0]
+        for _ in range(self.generator_steps):
+            self.step(n)
+        x, _ = self._forward(self._draw_noise(n))
+        return self.problem.space.project(x).reshape(x0.shape)
+
+    def step(self, n):
+        """One RMSprop step of the generator on eq. 3 over ``n`` noise vectors.
+
+        Returns the batch mean of eq. 3 before the step.
+        """
+        noise = self._draw_noise(n)
+        x, h = self._forward(noise)
+        z = self.problem.space.project(x)
+        loss, g = self._objective_and_input_gradient(z)
+        if self.problem.space.bounded:
+            g = g.masked_fill_(z != x, 0.0)  # no gradient through clipped coordinates
+        gW1, gb1, gW2, gb2 = self._grads
+        torch.mm(g.t(), h, out=gW2)
+        torch.sum(g, dim=0, out=gb2)
+        g_hidden = torch.ops.aten.tanh_backward(g @ self.generator_[2].weight, h)
+        torch.mm(g_hidden.t(), noise, out=gW1)
+        torch.sum(g_hidden, dim=0, out=gb1)
+        self._optimizer.step()
+        self.n_steps_ += 1
+        return loss
+
+    def _objective_and_input_gradient(self, x):
+        """Batch-mean objective at ``x`` and its gradient with respect to ``x``.
+
+        Plain MLP teacher and student are differentiated by explicit backpropagation
+        (:mod:`skdistill._mlp`), anything else by autograd; both give the same result.
+        """
+        problem = self.problem
+        if (
+            problem.teacher_mlp is not None
+            and problem.student_mlp is not None
+            and getattr(self._objective, "has_grad", False)
+        ):
+            problem.teacher.n_queries += x.shape[0]
+            with torch.no_grad():
+                t, t_inputs = problem.teacher_mlp.forward(x)
+                s, s_inputs = problem.student_mlp.forward(x)
+                loss = float(self._objective(t, s, x).mean())
+                g_t, g_s, g_x = self._objective.grad(t, s, x, 1.0 / x.shape[0])
+                grad = g_x if g_x is not None else torch.zeros_like(x)
+                if g_t is not None:
+                    grad = grad.add_(problem.teacher_mlp.backward_input(t_inputs, g_t))
+                if g_s is not None:
+                    grad = grad.add_(problem.student_mlp.backward_input(s_inputs, g_s))
+            return loss, grad
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)
+            t = problem.teacher_fn(x)
+            s = problem.student(x).reshape(-1)
+            loss = self._objective(t, s, x).mean()
+            (grad,) = torch.autograd.grad(loss, x)
+        return float(loss.detach()), grad
