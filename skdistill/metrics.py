@@ -104,8 +104,9 @@ def _inputs(estimator, X, n_draws, random_state):
     return estimator, X, Xt
 
 
-def fidelity_predictions(estimator, X=None, *, teacher=None, n_draws=None,
-                        random_state=0):
+def fidelity_predictions(
+    estimator, X=None, *, teacher=None, n_draws=None, random_state=0
+):
     """Student and teacher predictions on the same rows.
 
     Parameters

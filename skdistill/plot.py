@@ -132,9 +132,7 @@ def plot_history(
     for key, axis in zip(keys, axes):
         for label, hist in histories.items():
             if key not in hist:
-                raise KeyError(
-                    f"history_ has no key {key!r}; keys: {sorted(hist)}."
-                )
+                raise KeyError(f"history_ has no key {key!r}; keys: {sorted(hist)}.")
             y = np.asarray(hist[key], dtype=np.float64)
             if smooth:
                 y = _smooth(y, smooth)
@@ -268,9 +266,7 @@ def plot_projection(
     """
     reference = np.asarray(reference, dtype=np.float64)
     sets = (
-        dict(generated)
-        if isinstance(generated, Mapping)
-        else {"generated": generated}
+        dict(generated) if isinstance(generated, Mapping) else {"generated": generated}
     )
     projector = _projector(method, reference, random_state)
     rng = np.random.default_rng(random_state)

@@ -25,8 +25,14 @@ from .conftest import make_torch_teacher
 
 
 def _small(teacher, **kw):
-    params = dict(student=(8,), max_epochs=15, batches_per_epoch=2, batch_size=20,
-                  n_validation=100, random_state=0)
+    params = dict(
+        student=(8,),
+        max_epochs=15,
+        batches_per_epoch=2,
+        batch_size=20,
+        n_validation=100,
+        random_state=0,
+    )
     params.update(kw)
     return DataFreeDistillRegressor(teacher, **params)
 
@@ -58,13 +64,17 @@ def test_fidelity_compares_student_with_teacher(fitted, teacher, X):
     assert fidelity_r2(fitted, X) == pytest.approx(r2_score(y_teacher, y_student))
     rmse = np.sqrt(np.mean((y_teacher - y_student) ** 2))
     assert fidelity_rmse(fitted, X) == pytest.approx(rmse)
-    assert fidelity_mae(fitted, X) == pytest.approx(np.abs(y_teacher - y_student).mean())
+    assert fidelity_mae(fitted, X) == pytest.approx(
+        np.abs(y_teacher - y_student).mean()
+    )
     np.testing.assert_allclose(sample_losses(fitted, X), (y_teacher - y_student) ** 2)
 
 
 def test_scorers_are_greater_is_better_and_ignore_y(fitted, X):
     y_junk = np.full(len(X), 1e6)
-    assert fidelity_r2_scorer(fitted, X, y_junk) == pytest.approx(fidelity_r2(fitted, X))
+    assert fidelity_r2_scorer(fitted, X, y_junk) == pytest.approx(
+        fidelity_r2(fitted, X)
+    )
     assert fidelity_rmse_scorer(fitted, X) == pytest.approx(-fidelity_rmse(fitted, X))
     assert make_fidelity_scorer("mae")(fitted, X) < 0
 

@@ -30,8 +30,13 @@ def _close_figures():
 def fitted():
     teacher = make_torch_teacher(n_features=3, hidden=16)
     est = DataFreeDistillRegressor(
-        teacher, student=(8,), max_epochs=20, batches_per_epoch=2, batch_size=20,
-        n_validation=100, random_state=0,
+        teacher,
+        student=(8,),
+        max_epochs=20,
+        batches_per_epoch=2,
+        batch_size=20,
+        n_validation=100,
+        random_state=0,
     )
     return est.fit(bounds=[(-1, 1)] * 3)
 
@@ -74,7 +79,10 @@ def test_plot_sample_losses_flat_and_grouped():
     grouped = {"epoch 0": flat, "epoch 50": flat}
     fig, ax = plot_sample_losses(grouped, logy=False)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["epoch 0", "epoch 50"]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["random", "generated"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "random",
+        "generated",
+    ]
     with pytest.raises(TypeError):
         plot_sample_losses([1.0, 2.0])
 
@@ -85,7 +93,10 @@ def test_plot_projection_pca():
     far = rng.normal(size=(50, 5)) + 10.0
     fig, ax = plot_projection({"near": reference[:50], "far": far}, reference)
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "reference", "near", "far"]
+        "reference",
+        "near",
+        "far",
+    ]
     ref_pts, near_pts, far_pts = (c.get_offsets() for c in ax.collections)
     assert len(ref_pts) == 300 and len(far_pts) == 50
     # the far set lies outside the reference cloud in the projection
@@ -99,8 +110,11 @@ def test_plot_projection_pca():
 def test_plot_projection_umap_needs_umap(monkeypatch):
     monkeypatch.setitem(sys.modules, "umap", None)
     with pytest.raises(ImportError, match="umap-learn"):
-        plot_projection(np.zeros((3, 2)), np.random.default_rng(0).normal(size=(9, 2)),
-                        method="umap")
+        plot_projection(
+            np.zeros((3, 2)),
+            np.random.default_rng(0).normal(size=(9, 2)),
+            method="umap",
+        )
 
 
 def test_plot_fidelity(fitted):

@@ -92,10 +92,14 @@ for name, model in (("random forest", teacher), ("compact student", compact)):
     }
 for name, values in report.items():
     print(f"{name:>16}: " + ", ".join(f"{k} {v:,.2f}" for k, v in values.items()))
-print(f"fidelity R^2 of the student on the test rows: "
-      f"{fidelity_r2(compact, X_test, teacher=teacher):.3f}")
-print(f"R^2 on true targets: teacher {teacher.score(X_test, y_public[50:]):.3f}, "
-      f"student {compact.score(X_test, y_public[50:]):.3f}")
+print(
+    f"fidelity R^2 of the student on the test rows: "
+    f"{fidelity_r2(compact, X_test, teacher=teacher):.3f}"
+)
+print(
+    f"R^2 on true targets: teacher {teacher.score(X_test, y_public[50:]):.3f}, "
+    f"student {compact.score(X_test, y_public[50:]):.3f}"
+)
 
 # %%
 import matplotlib.pyplot as plt
@@ -134,8 +138,10 @@ if onnxruntime is not None:
         path = compact.to_onnx(folder / "student.onnx")
     session = onnxruntime.InferenceSession(path)
     (y_onnx,) = session.run(None, {"X": X_test.astype(np.float32)})
-    print(f"ONNX file: {Path(path).stat().st_size / 1024:.1f} KB, largest "
-          f"difference to predict: {np.abs(y_onnx - est.predict(X_test)).max():.1e}")
+    print(
+        f"ONNX file: {Path(path).stat().st_size / 1024:.1f} KB, largest "
+        f"difference to predict: {np.abs(y_onnx - est.predict(X_test)).max():.1e}"
+    )
 
 # %%
 # Keep the fitted estimator too (it pickles with ``joblib`` as well) where you may

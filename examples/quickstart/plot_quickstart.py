@@ -63,8 +63,10 @@ est = DataFreeDistillRegressor(
 )
 est.fit(X_unlabeled)
 print(est.teacher_)
-print(f"{est.n_iter_} epochs, best at epoch {est.best_epoch_}, "
-      f"{est.n_teacher_queries_:,} rows asked of the teacher")
+print(
+    f"{est.n_iter_} epochs, best at epoch {est.best_epoch_}, "
+    f"{est.n_teacher_queries_:,} rows asked of the teacher"
+)
 
 # %%
 # The teacher is a scikit-learn Pipeline, yet ``est.teacher_`` says

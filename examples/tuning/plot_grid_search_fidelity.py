@@ -96,9 +96,7 @@ import numpy as np
 
 results = search.cv_results_
 order = np.argsort(-results["mean_test_r2"])
-labels = [
-    ", ".join(f"{k}={v}" for k, v in results["params"][i].items()) for i in order
-]
+labels = [", ".join(f"{k}={v}" for k, v in results["params"][i].items()) for i in order]
 fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
 ax.barh(
     range(len(order)),
