@@ -17,11 +17,8 @@ Environment variables:
 
 import os
 import re
-from pathlib import Path
 
 import skdistill
-
-HERE = Path(__file__).resolve().parent
 
 project = "skdistill"
 author = "skdistill developers"
@@ -159,16 +156,16 @@ if not intersphinx_mapping:
 
 # -- sphinx-gallery --------------------------------------------------------------------
 sphinx_gallery_conf = {
-    "examples_dirs": str(HERE.parent / "examples"),
+    "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     # every plot_*.py runs during the build; a failing example fails the build
     "filename_pattern": r"/plot_",
     "subsection_order": [
-        "*/quickstart",
-        "*/teachers",
-        "*/tuning",
-        "*/method",
-        "*/deployment",
+        "../examples/quickstart",
+        "../examples/teachers",
+        "../examples/tuning",
+        "../examples/method",
+        "../examples/deployment",
         "*",
     ],
     "within_subsection_order": "FileNameSortKey",
