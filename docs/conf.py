@@ -138,21 +138,35 @@ numpydoc_xref_ignore = {
     "Pipeline",
 }
 if not intersphinx_mapping:
-    # numpydoc links these words to the Python and NumPy glossaries, which only
-    # intersphinx knows: offline, they stay plain words.
-    _GLOSSARY_WORDS = [
+    # numpydoc links these words to the Python and NumPy docs, which only
+    # intersphinx knows: offline they stay plain words (not "python:int").
+    _WORDS_LINKED_ONLINE = [
+        "None",
+        "True",
+        "False",
         "bool",
         "boolean",
+        "int",
+        "float",
+        "str",
+        "string",
+        "list",
+        "tuple",
+        "dict",
+        "callable",
         "iterable",
         "sequence",
         "generator",
+        "contextmanager",
+        "namedtuple",
         "array",
         "array-like",
         "array_like",
         "scalar",
+        "numpy",
     ]
-    numpydoc_xref_aliases.update({word: word for word in _GLOSSARY_WORDS})
-    numpydoc_xref_ignore.update(_GLOSSARY_WORDS)
+    numpydoc_xref_aliases.update({word: word for word in _WORDS_LINKED_ONLINE})
+    numpydoc_xref_ignore.update(_WORDS_LINKED_ONLINE)
 
 # -- sphinx-gallery --------------------------------------------------------------------
 sphinx_gallery_conf = {
