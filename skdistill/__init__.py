@@ -17,8 +17,7 @@ try:
         register_sampler,
     )
     from .students import RBFNet
-    from .teachers import as_teacher
-    from .teachers._http import RemoteTeacher
+    from .teachers import RemoteTeacher, as_teacher
 except ModuleNotFoundError as exc:  # pragma: no cover - tested in a subprocess
     # Without torch only skdistill.compact works: compact models of MLP students
     # (DataFreeDistillRegressor.to_compact) load and predict with NumPy and
