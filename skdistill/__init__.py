@@ -16,6 +16,7 @@ try:
         Sampler,
         register_sampler,
     )
+    from .metrics import fidelity_r2_scorer, fidelity_rmse_scorer, make_fidelity_scorer
     from .students import RBFNet
     from .teachers import RemoteTeacher, as_teacher
 except ModuleNotFoundError as exc:  # pragma: no cover - tested in a subprocess
@@ -38,5 +39,8 @@ __all__ = [
     "as_teacher",
     "RemoteTeacher",
     "RBFNet",
+    "fidelity_r2_scorer",
+    "fidelity_rmse_scorer",
+    "make_fidelity_scorer",
     "__version__",
 ]

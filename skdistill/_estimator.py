@@ -8,7 +8,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -603,6 +603,17 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         return CompactRegressor.from_estimator(self)
 
     # -------------------------------------------------------------- prediction
+    def __sklearn_clone__(self):
+        """Clone every parameter but the teacher, which is shared as it is.
+
+        ``sklearn.base.clone`` would otherwise clone a scikit-learn or skorch teacher
+        into an unfitted copy, and ``GridSearchCV`` or ``cross_val_score`` would
+        have nothing to distil. The teacher is never modified by ``fit``.
+        """
+        params = self.get_params(deep=False)
+        teacher = params.pop("teacher")
+        return type(self)(teacher, **{k: clone(v, safe=False) for k, v in params.items()})
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "student_")
 

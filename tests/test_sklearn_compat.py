@@ -69,3 +69,16 @@ def test_inside_pipeline():
     )
     pipe.fit(X)
     assert pipe.predict(X).shape == (100,)
+
+
+def test_clone_keeps_a_fitted_sklearn_teacher():
+    from sklearn.model_selection import cross_val_score
+    from sklearn.neighbors import KNeighborsRegressor
+
+    X = np.random.default_rng(0).uniform(-1, 1, size=(80, 3))
+    teacher = KNeighborsRegressor(3).fit(X, sum_of_squares(X))
+    est = DataFreeDistillRegressor(teacher, sampler="random", random_state=0, **TINY)
+    assert clone(est).teacher is teacher
+    grid = GridSearchCV(est, {"alpha": [0.2, 0.8]}, cv=2).fit(X, sum_of_squares(X))
+    assert grid.best_estimator_.teacher is teacher
+    assert np.isfinite(cross_val_score(est, X, sum_of_squares(X), cv=2)).all()
