@@ -9,6 +9,7 @@ neural networks" (arXiv 2301.04338).
 try:
     from ._estimator import DataFreeDistillRegressor
     from .inputs import InputSpec
+    from .metrics import fidelity_r2_scorer, fidelity_rmse_scorer, make_fidelity_scorer
     from .samplers import (
         SAMPLERS,
         DirectSampler,
@@ -16,7 +17,6 @@ try:
         Sampler,
         register_sampler,
     )
-    from .metrics import fidelity_r2_scorer, fidelity_rmse_scorer, make_fidelity_scorer
     from .students import RBFNet
     from .teachers import RemoteTeacher, as_teacher
 except ModuleNotFoundError as exc:  # pragma: no cover - tested in a subprocess
