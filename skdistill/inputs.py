@@ -357,9 +357,7 @@ class InputSpec:
             mean = np.full(d, float(mean))
         if std is not None and np.ndim(std) == 0:
             std = np.full(d, float(std))
-        return cls(
-            mean=mean, std=std, bounds=np.tile([low, high], (d, 1)), shape=shape
-        )
+        return cls(mean=mean, std=std, bounds=np.tile([low, high], (d, 1)), shape=shape)
 
     def to_images(self, X):
         """Flat rows ``(n, n_features)`` as images ``(n, C, H, W)`` (a view)."""

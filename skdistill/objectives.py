@@ -446,8 +446,9 @@ def standardize_objective(objective, y_loc, y_scale):
     return objective
 
 
-def eq8_objective(epsilon=1e-6, beta=1e-6, gamma=1.0, values=tuple(range(10)),
-                  target_range=None):
+def eq8_objective(
+    epsilon=1e-6, beta=1e-6, gamma=1.0, values=tuple(range(10)), target_range=None
+):
     """Eq. 8: ``-epsilon log cosh(T-S) + beta |x| + gamma (T - y_rand)^2``.
 
     The paper's objective for images (section 3.5), built from

@@ -262,4 +262,3 @@ def image_teacher(module, shape):
     if is_convolutional(module):
         return nn.Sequential(ImageInput(shape), module)
     return module
-
