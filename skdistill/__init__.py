@@ -10,6 +10,7 @@ try:
     from ._estimator import DataFreeDistillRegressor
     from .inputs import InputSpec
     from .metrics import fidelity_r2_scorer, fidelity_rmse_scorer, make_fidelity_scorer
+    from .objectives import eq8_objective
     from .samplers import (
         SAMPLERS,
         DirectSampler,
@@ -18,6 +19,7 @@ try:
         register_sampler,
     )
     from .students import RBFNet
+    from .students_cnn import PaperCNN
     from .teachers import RemoteTeacher, as_teacher
 except ModuleNotFoundError as exc:  # pragma: no cover - tested in a subprocess
     # Without torch only skdistill.compact works: compact models of MLP students
@@ -39,6 +41,8 @@ __all__ = [
     "as_teacher",
     "RemoteTeacher",
     "RBFNet",
+    "PaperCNN",
+    "eq8_objective",
     "fidelity_r2_scorer",
     "fidelity_rmse_scorer",
     "make_fidelity_scorer",

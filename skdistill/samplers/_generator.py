@@ -158,6 +158,11 @@ class GeneratorSampler(Sampler):
         h = torch.sigmoid(h, out=h).mul_(2.0).sub_(1.0)
         return torch.addmm(b2, h, W2.t()), h
 
+    def query_cost(self, n):
+        """Teacher rows spent to generate ``n`` labelled samples: one gradient
+        evaluation per generator step, then the labels."""
+        return (self.generator_steps + 1) * n
+
     def generate(self, x0):
         """Take the generator's steps, then return ``len(x0)`` generated inputs."""
         n = x0.shape[0]
@@ -174,6 +179,9 @@ class GeneratorSampler(Sampler):
         noise = self._draw_noise(n)
         x, h = self._forward(noise)
         z = self.problem.space.project(x)
+        begin = getattr(self._objective, "begin", None)
+        if begin is not None:  # objectives with their own randomness (eq. 9)
+            begin(n, self._noise)
         loss, g = self._objective_and_input_gradient(z)
         if self.problem.space.bounded:
             g = g.masked_fill_(z != x, 0.0)  # no gradient through clipped coordinates
