@@ -233,3 +233,20 @@ def test_fitted_estimator_pickles(torch_teacher, tmp_path):
     again = joblib.load(tmp_path / "est.joblib")
     X = np.zeros((2, 4))
     np.testing.assert_array_equal(again.predict(X), est.predict(X))
+
+
+def test_teacher_query_budget_is_kept(torch_teacher):
+    """Each call spends one gradient evaluation per generator step plus the labels."""
+    assert GeneratorSampler(generator_steps=2).query_cost(10) == 30
+    budget = 2_000
+    est = DataFreeDistillRegressor(
+        torch_teacher,
+        student=(8,),
+        sampler=GeneratorSampler(**SMALL),
+        max_teacher_queries=budget,
+        random_state=0,
+        **FAST,
+    ).fit()
+    assert est.stop_reason_ == "max_teacher_queries"
+    assert 0 < est.n_iter_ < FAST["max_epochs"]
+    assert est.n_teacher_queries_ <= budget
