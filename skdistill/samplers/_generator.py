@@ -148,7 +148,7 @@ class GeneratorSampler(Sampler):
     def _forward(self, noise):
         """``G(noise)`` and its hidden layer, without autograd.
 
-        ``tanh(a)`` is computed as ``2 sigmoid(2 a) - 1``: the same function, about
+        ``tanh(a)`` is computed as ``2 sigmoid(2 a) - 1``: the same function, two to
         three times faster than ``torch.tanh`` on CPU at these sizes.
         """
         (W1, b1), (W2, b2) = (
