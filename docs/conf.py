@@ -173,8 +173,9 @@ if not intersphinx_mapping:
 # Examples listed here are shown without running (no output, no figures), each with
 # the reason; remove an entry as soon as its example runs again.
 NOT_RUN = {
-    "images/plot_digits.py": "passes fit's validation_data to the estimator's "
-    "constructor: TypeError (examples/images is the images engineer's)",
+    "tuning/plot_dask_gridsearch.py": "starts a dask LocalCluster whose two worker "
+    "processes each import torch and skdistill: 30-70 s on two shared cores, for "
+    "a few seconds of search (make test-slow still runs it)",
 }
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",

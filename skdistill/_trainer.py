@@ -11,6 +11,8 @@ errors, so training histories stay comparable.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -66,6 +68,17 @@ class AutogradTrainer:
     def restore(self, snapshot):
         self.student.load_state_dict(snapshot)
 
+    def state_dict(self):
+        """Weights and optimizer state, copied: what resuming training needs."""
+        return {
+            "student": self.snapshot(),
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+        }
+
+    def load_state_dict(self, state):
+        self.student.load_state_dict(state["student"])
+        self.optimizer.load_state_dict(copy.deepcopy(state["optimizer"]))
+
 
 class MLPTrainer:
     """Same update as :class:`AutogradTrainer` for plain MLPs, by explicit gradients.
@@ -113,6 +126,15 @@ class MLPTrainer:
 
     def restore(self, snapshot):
         self.flat.copy_(snapshot)
+
+    def state_dict(self):
+        """Weights and RMSprop moments, copied (two small clones)."""
+        return {"flat": self.flat.clone(), "square_avg": self.optimizer.square_avg.clone()}
+
+    def load_state_dict(self, state):
+        # in place: the NumPy step works on views of these buffers
+        self.flat.copy_(state["flat"])
+        self.optimizer.square_avg.copy_(state["square_avg"])
 
 
 def _np_tanh_backward(g, y):

@@ -23,7 +23,13 @@ __all__ = ["InputSpec", "StandardizedSpace"]
 
 def _as_feature_vector(value, name, n_features=None):
     """Return ``value`` as a 1-D float64 array, broadcasting scalars."""
-    arr = np.asarray(value, dtype=np.float64)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must be a number or a sequence of numbers, one per feature; "
+            f"could not read {value!r} ({exc})."
+        ) from None
     if arr.ndim == 0:
         if n_features is None:
             return arr.reshape(1)
@@ -138,43 +144,55 @@ class InputSpec:
             raise ValueError(
                 "Give both `mean` and `std` of the input Gaussian, or neither."
             )
-        sizes = set()
+        parts = []  # (part, number of features it gives); scalar moments give none
         if mean is not None:
             mean = _as_feature_vector(mean, "mean")
             std = _as_feature_vector(std, "std")
-            sizes.update({mean.size, std.size} - {1})
+            parts += [(k, v.size) for k, v in (("mean", mean), ("std", std)) if v.size > 1]
         if bounds is not None:
             low, high = self._parse_bounds(bounds)
-            sizes.add(low.size)
+            parts.append(("bounds", low.size))
         if n_features is not None:
-            if not isinstance(n_features, numbers.Integral) or n_features < 1:
+            if (
+                not isinstance(n_features, numbers.Integral)
+                or isinstance(n_features, bool)
+                or n_features < 1
+            ):
                 raise ValueError(
                     f"n_features must be a positive integer, got {n_features!r}."
                 )
-            sizes.add(int(n_features))
+            parts.append(("n_features", int(n_features)))
+        if isinstance(feature_names, str):
+            raise ValueError(
+                "feature_names must be a sequence of names, one per feature; got the "
+                f"string {feature_names!r}."
+            )
         if feature_names is not None:
-            feature_names = np.asarray(feature_names, dtype=object)
-            sizes.add(feature_names.size)
+            feature_names = np.asarray(feature_names, dtype=object).reshape(-1)
+            parts.append(("feature_names", feature_names.size))
         if shape is not None:
-            sizes.add(int(np.prod(shape)))
+            parts.append((f"shape {shape}", int(np.prod(shape))))
+        sizes = {size for _, size in parts}
         if not sizes and mean is not None:
-            sizes.add(max(mean.size, std.size))
+            sizes.add(1)  # scalar moments alone: one feature
         if not sizes:
             raise ValueError(
                 "An InputSpec needs at least one of: mean and std, bounds, n_features."
             )
         if len(sizes) > 1:
             raise ValueError(
-                f"The parts of the input spec disagree on the number of features: "
-                f"{sorted(sizes)}."
+                "The parts of the input spec disagree on the number of features: "
+                + ", ".join(f"{part} gives {size}" for part, size in parts)
+                + "."
             )
         d = sizes.pop()
         self.n_features = d
         self.feature_names = feature_names
 
         if mean is not None:
-            self.mean = _as_feature_vector(mean, "mean", d) if mean.size == 1 else mean
-            self.std = _as_feature_vector(std, "std", d) if std.size == 1 else std
+            # scalar moments apply to every feature
+            self.mean = np.full(d, mean[0]) if mean.size == 1 else mean
+            self.std = np.full(d, std[0]) if std.size == 1 else std
             for name, arr in (("mean", self.mean), ("std", self.std)):
                 bad = np.flatnonzero(~np.isfinite(arr))
                 if bad.size:
@@ -295,7 +313,12 @@ class InputSpec:
         """
         if feature_names is None and hasattr(X, "columns"):
             feature_names = [str(c) for c in X.columns]
-        X = np.asarray(X, dtype=np.float64)
+        try:
+            X = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"X must be a numeric array of shape (n_samples, n_features); {exc}."
+            ) from None
         if X.ndim in (3, 4) and X.shape[0] >= 1:
             if shape is not None and _image_shape(shape) != _image_shape(X.shape[1:]):
                 raise ValueError(
@@ -364,6 +387,11 @@ class InputSpec:
         if self.shape is None:
             raise ValueError("This input spec has no image shape.")
         X = np.asarray(X)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(
+                f"X must be flat rows of shape (n, {self.n_features}) to become images "
+                f"of shape {self.shape}; got shape {X.shape}."
+            )
         return X.reshape(X.shape[0], *self.shape)
 
     @property
@@ -408,6 +436,14 @@ class InputSpec:
         """Draw ``n_samples`` inputs in raw units as a float64 NumPy array."""
         from sklearn.utils import check_random_state
 
+        if (
+            not isinstance(n_samples, numbers.Integral)
+            or isinstance(n_samples, bool)
+            or n_samples < 0
+        ):
+            raise ValueError(
+                f"n_samples must be a non-negative integer, got {n_samples!r}."
+            )
         rng = check_random_state(random_state)
         gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         space = StandardizedSpace(self, dtype=torch.float64)

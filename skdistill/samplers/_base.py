@@ -87,6 +87,22 @@ class Sampler:
         included (used to keep within ``max_teacher_queries``)."""
         return n
 
+    def state_dict(self):
+        """What the sampler carries from one :meth:`generate` call to the next
+        (learned weights, optimizer moments, random streams of its own), copied; or
+        None when it carries nothing.
+
+        The estimator saves it at the start of every epoch and gives it back to
+        :meth:`load_state_dict` after :meth:`setup` when training resumes
+        (``warm_start``, ``checkpoint``). Samplers whose :meth:`generate` depends
+        on earlier calls override both; randomness drawn from
+        ``problem.generator`` is saved by the estimator.
+        """
+        return None
+
+    def load_state_dict(self, state):
+        """Restore what :meth:`state_dict` returned (called after :meth:`setup`)."""
+
     def __repr__(self):
         params = ", ".join(
             f"{k}={v!r}"
@@ -134,7 +150,7 @@ def resolve_sampler(sampler, **defaults):
     else:
         raise TypeError(
             f"sampler must be one of {sorted(SAMPLERS)}, a Sampler subclass or instance; "
-            f"got {type(sampler).__name__}."
+            f"got {sampler!r}."
         )
     accepted = inspect.signature(cls).parameters
     return cls(**{k: v for k, v in defaults.items() if k in accepted})

@@ -6,20 +6,33 @@ the teacher in one call (``vectorized=True``), and the final population is the
 generated batch. Every row the teacher labels along the way is kept, so that the
 estimator can train the student on it: for black-box teachers the answers are the
 costly resource, and none is thrown away.
+
+With ``workers``, each generation's rows are split into chunks of consecutive rows,
+labelled in parallel (threads, processes or a dask cluster) and put back in order:
+the same answers as one call, so the same run, only sooner when the teacher is slow.
 """
 
 from __future__ import annotations
 
+import copy
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 import torch
 from scipy.optimize import differential_evolution
 
+from ..teachers import TeacherError
+
 __all__ = ["Generated", "DifferentialEvolution"]
 
 # Box half-width (standardized units) for features the spec leaves unbounded.
 _UNBOUNDED_SPAN = 4.0
+# Chunks per generation handed to a map-like ``workers`` callable. A constant, not the
+# local CPU count: the requests a teacher sees (and a RemoteTeacher's cache keys) are
+# then the same on every machine.
+MAP_CHUNKS = 16
 
 
 @dataclass
@@ -65,6 +78,27 @@ class DifferentialEvolution:
         start point (DE evolves offsets), so that generated samples keep close to
         the input distribution, as the paper's few gradient steps do.
     mutation, recombination : see :func:`scipy.optimize.differential_evolution`.
+    workers : int, map-like callable or None, default=None
+        Spread each generation's teacher call over workers, for slow black-box
+        teachers. The generation's rows are split into chunks of consecutive rows,
+        each chunk is labelled by one call of the teacher, and the answers are put
+        back in order, so the run is the same as with ``None`` (for a teacher whose
+        answer on a row does not depend on the other rows of the call). An int ``n``:
+        ``n`` chunks on a :class:`concurrent.futures.ThreadPoolExecutor` of ``n``
+        threads: threads suit teachers that wait (a prediction service over HTTP, a
+        simulation in another process), not pure-Python computations, which hold
+        the GIL. A callable ``workers(func, iterable)`` that returns the results in
+        order, as :func:`map` does (``multiprocessing.Pool.map``, a
+        ``concurrent.futures`` executor's ``map``, or
+        ``lambda f, xs: client.gather(client.map(f, list(xs), pure=False))`` for a
+        dask ``Client``; ``pure=False``: every chunk is a fresh query):
+        ``MAP_CHUNKS`` (16) chunks; ``func`` and the teacher are then pickled to
+        process or cluster workers. Rows are counted exactly either way:
+        each chunk is labelled by a copy of the teacher that reports its count
+        back. A :class:`~skdistill.RemoteTeacher`'s cache is keyed by request: a
+        rerun finds its answers with the same ``workers`` (the same chunks).
+        Differentiable teachers ignore ``workers``: they run in this process, on
+        the fit's device.
     """
 
     def __init__(
@@ -75,6 +109,7 @@ class DifferentialEvolution:
         radius=None,
         mutation=(0.5, 1.0),
         recombination=0.7,
+        workers=None,
     ):
         self.strategy = strategy
         self.maxiter = maxiter
@@ -82,6 +117,7 @@ class DifferentialEvolution:
         self.radius = radius
         self.mutation = mutation
         self.recombination = recombination
+        self.workers = workers
 
     def query_cost(self, n):
         return (self.maxiter + 1) * n
@@ -96,10 +132,23 @@ class DifferentialEvolution:
                 f"{size}. Raise batch_size (or use regenerate='epoch'), or set a de "
                 "population size of at least 5."
             )
-        parts = [
-            self._run_one(x0[i : i + size], problem, objective)
-            for i in range(0, n, size)
-        ]
+        workers = self.workers
+        if workers is None or problem.teacher.differentiable:
+            parts = self._run_all(x0, size, problem, objective, problem.label_fn)
+        elif callable(workers):
+            label = _ChunkedLabel(problem, workers, MAP_CHUNKS)
+            parts = self._run_all(x0, size, problem, objective, label)
+        elif isinstance(workers, Integral) and not isinstance(workers, bool):
+            if workers < 1:
+                raise ValueError(f"workers must be at least 1; got {workers}.")
+            with ThreadPoolExecutor(int(workers)) as pool:
+                label = _ChunkedLabel(problem, pool.map, int(workers))
+                parts = self._run_all(x0, size, problem, objective, label)
+        else:
+            raise TypeError(
+                "workers must be None, a number of threads or a map-like callable "
+                f"workers(func, iterable); got {type(workers).__name__}."
+            )
         if len(parts) == 1:
             return parts[0]
         cat = torch.cat
@@ -110,6 +159,12 @@ class DifferentialEvolution:
             cat([p.extra_t for p in parts]),
         )
 
+    def _run_all(self, x0, size, problem, objective, label):
+        return [
+            self._run_one(x0[i : i + size], problem, objective, label)
+            for i in range(0, x0.shape[0], size)
+        ]
+
     def _box(self, space):
         low = torch.clamp(space.low, min=-_UNBOUNDED_SPAN).double().cpu().numpy()
         high = torch.clamp(space.high, max=_UNBOUNDED_SPAN).double().cpu().numpy()
@@ -117,8 +172,8 @@ class DifferentialEvolution:
         high = np.where(high > low, high, low + 1e-6)
         return low, high
 
-    def _run_one(self, x0, problem, objective):
-        space, label = problem.space, problem.label_fn
+    def _run_one(self, x0, problem, objective, label):
+        space = problem.space
         device, dtype = x0.device, x0.dtype
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=problem.generator))
         origin = x0.detach().double().cpu().numpy()
@@ -188,6 +243,57 @@ class DifferentialEvolution:
             keep[idx_t] = False
         keep = keep.to(device)
         return Generated(z_final, t_final, z_all[keep], t_all[keep])
+
+
+class _TeacherChunk:
+    """Label one chunk of raw rows with a private shallow copy of the teacher.
+
+    Returns the answers and the rows the copy counted (and served from a cache), which
+    the caller adds to the fit's teacher: exact counts whether the chunk ran in a
+    thread, another process or on a cluster. Picklable when the teacher is.
+    """
+
+    def __init__(self, teacher):
+        self.teacher = teacher
+
+    def __call__(self, X):
+        teacher = copy.copy(self.teacher)
+        teacher.n_queries = 0
+        if hasattr(teacher, "n_cached"):
+            teacher.n_cached = 0
+        y = teacher.predict(X)
+        return y, teacher.n_queries, getattr(teacher, "n_cached", 0)
+
+
+class _ChunkedLabel:
+    """``problem.label_fn`` of a black-box teacher, with the rows of each call split
+    into ``n_chunks`` chunks labelled through ``map_fn``, answers in row order."""
+
+    def __init__(self, problem, map_fn, n_chunks):
+        self.problem = problem
+        self.map_fn = map_fn
+        self.n_chunks = n_chunks
+
+    def __call__(self, z):
+        problem = self.problem
+        x = problem.space.to_raw(z)
+        rows = x.detach().cpu().double().numpy()
+        chunks = np.array_split(rows, max(1, min(self.n_chunks, len(rows))))
+        answers = list(self.map_fn(_TeacherChunk(problem.teacher), chunks))
+        if len(answers) != len(chunks):
+            # not a TypeError: scipy would replace it with its own message
+            raise TeacherError(
+                f"workers(func, chunks) returned {len(answers)} results for "
+                f"{len(chunks)} chunks; it must return one result per item, in order, "
+                "as map does."
+            )
+        problem.teacher._count(
+            sum(a[1] for a in answers), cached=sum(a[2] for a in answers)
+        )
+        y = np.concatenate([a[0] for a in answers])
+        # the same conversions as Teacher.predict_tensor and the estimator's label_fn
+        t = torch.as_tensor(y, dtype=x.dtype, device=x.device)
+        return (t - problem.y_loc) / problem.y_scale
 
 
 def _student_predict(problem, z):

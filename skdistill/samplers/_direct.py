@@ -55,7 +55,8 @@ class DirectSampler(Sampler):
     de_maxiter : int, default=25
     de_popsize : int or None, default=None
     de_radius : float or None, default=None
-        See :class:`~skdistill.samplers.DifferentialEvolution`.
+    de_workers : int, map-like callable or None, default=None
+        See :class:`~skdistill.samplers.DifferentialEvolution` (``workers``).
     """
 
     OPTIMIZERS = ("auto", "gradient", "de")
@@ -75,6 +76,7 @@ class DirectSampler(Sampler):
         de_maxiter=25,
         de_popsize=None,
         de_radius=None,
+        de_workers=None,
     ):
         self.lr = lr
         self.steps = steps
@@ -89,6 +91,7 @@ class DirectSampler(Sampler):
         self.de_maxiter = de_maxiter
         self.de_popsize = de_popsize
         self.de_radius = de_radius
+        self.de_workers = de_workers
 
     def setup(self, problem):
         if self.optimizer not in self.OPTIMIZERS:
@@ -108,7 +111,11 @@ class DirectSampler(Sampler):
         self.optimizer_ = "de" if use_de else "gradient"
         self._de = (
             DifferentialEvolution(
-                self.de_strategy, self.de_maxiter, self.de_popsize, self.de_radius
+                self.de_strategy,
+                self.de_maxiter,
+                self.de_popsize,
+                self.de_radius,
+                workers=self.de_workers,
             )
             if use_de
             else None

@@ -140,6 +140,22 @@ class GeneratorSampler(Sampler):
         self.n_steps_ = 0
         return super().setup(problem)
 
+    def state_dict(self):
+        """The generator's weights, its RMSprop moments, its noise stream and step
+        count: what resuming needs to draw the same inputs."""
+        return {
+            "flat": self._optimizer.flat.clone(),
+            "square_avg": self._optimizer.square_avg.clone(),
+            "noise": self._noise.get_state(),
+            "n_steps": self.n_steps_,
+        }
+
+    def load_state_dict(self, state):
+        self._optimizer.flat.copy_(state["flat"])
+        self._optimizer.square_avg.copy_(state["square_avg"])
+        self._noise.set_state(state["noise"])
+        self.n_steps_ = state["n_steps"]
+
     def _draw_noise(self, n):
         loc = self.problem.space.loc
         noise = torch.randn(n, self.noise_dim, generator=self._noise, dtype=loc.dtype)

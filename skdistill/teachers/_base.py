@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import numbers
+import threading
+
 import numpy as np
 import torch
 
 __all__ = ["Teacher", "TeacherError", "as_teacher"]
+
+
+# One lock for every teacher's counters: several threads may query one teacher (a
+# thread pool labelling chunks, a threading joblib backend); ``n += k`` is not atomic.
+_COUNT_LOCK = threading.Lock()
 
 
 class TeacherError(RuntimeError):
@@ -35,6 +43,14 @@ class Teacher:
     def __init__(self):
         self.n_queries = 0
 
+    def _count(self, n, cached=0):
+        """Add ``n`` rows to :attr:`n_queries` (and ``cached`` to ``n_cached``),
+        thread-safely."""
+        with _COUNT_LOCK:
+            self.n_queries += n
+            if cached:
+                self.n_cached += cached
+
     # -- to implement -------------------------------------------------------------
     def _predict_numpy(self, X):  # pragma: no cover - interface
         raise NotImplementedError
@@ -52,7 +68,7 @@ class Teacher:
         """Predict on a NumPy array, checked; returns float64 of shape (n,)."""
         X = np.ascontiguousarray(X, dtype=np.float64)
         n = X.shape[0]
-        self.n_queries += n
+        self._count(n)
         try:
             y = self._predict_numpy(X)
         except TeacherError:
@@ -66,7 +82,7 @@ class Teacher:
     def predict_tensor(self, x):
         """Predict on a tensor without gradients; returns a tensor of shape (n,)."""
         if self.differentiable:
-            self.n_queries += x.shape[0]
+            self._count(x.shape[0])
             with torch.no_grad():
                 return self.forward(x)
         y = self.predict(x.detach().cpu().double().numpy())
@@ -82,6 +98,11 @@ class Teacher:
 
 def check_teacher_output(y, n):
     """Check a teacher's answer for ``n`` rows and return it as float64 of shape (n,)."""
+    if y is None:
+        raise TeacherError(
+            f"The teacher returned None for {n} rows; it must return one prediction "
+            "per row."
+        )
     if isinstance(y, torch.Tensor):
         y = y.detach().cpu().numpy()
     try:
@@ -90,10 +111,17 @@ def check_teacher_output(y, n):
         raise TeacherError(f"The teacher's output is not numeric: {exc}") from None
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
+    if y.ndim == 2 and y.shape[0] == n:
+        raise TeacherError(
+            f"The teacher returned predictions of shape {y.shape} for {n} rows: "
+            f"{y.shape[1]} outputs per row. Multi-output teachers are not supported: "
+            "distil one output at a time, e.g. with teacher=lambda X: "
+            "model.predict(X)[:, j] for output j."
+        )
     if y.shape != (n,):
         raise TeacherError(
             f"The teacher returned an array of shape {y.shape} for {n} rows; expected "
-            f"({n},) or ({n}, 1). Multi-output teachers are not supported yet."
+            f"one prediction per row, an array of shape ({n},) or ({n}, 1)."
         )
     bad = ~np.isfinite(y)
     if bad.any():
@@ -102,6 +130,44 @@ def check_teacher_output(y, n):
             f"out of {n}; the first at row {int(np.flatnonzero(bad)[0])}."
         )
     return y
+
+
+def reject_classifier(model):
+    """Raise a TypeError when ``model`` is a scikit-learn (or skorch) classifier."""
+    from sklearn.base import is_classifier
+
+    try:
+        classifier = is_classifier(model)
+    except AttributeError:  # not a scikit-learn estimator (no tags): only predict
+        classifier = False
+    if classifier:
+        raise TypeError(
+            f"The teacher {type(model).__name__} is a classifier; classifiers are not "
+            "supported: skdistill distils regression models only (a teacher that "
+            "predicts one number per row)."
+        )
+
+
+def check_number(name, value, *, integer=False, minimum=0, strict=True, none=False):
+    """Check a numeric argument: a finite number above ``minimum`` (at least
+    ``minimum`` without ``strict``), an integer with ``integer``, or None with
+    ``none``. Raise a ValueError naming it otherwise; return the value."""
+    if value is None and none:
+        return None
+    kind = "an integer" if integer else "a number"
+    ok = isinstance(value, numbers.Integral if integer else numbers.Real)
+    if ok and not isinstance(value, bool):
+        ok = bool(np.isfinite(value)) and (
+            value > minimum if strict else value >= minimum
+        )
+    else:
+        ok = False
+    if not ok:
+        allowed = f"{kind} {'>' if strict else '>='} {minimum}"
+        raise ValueError(
+            f"{name} must be {allowed}{' or None' if none else ''}, got {value!r}."
+        )
+    return value
 
 
 def as_teacher(teacher, device="cpu"):

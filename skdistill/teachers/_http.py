@@ -6,10 +6,11 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 
 import numpy as np
 
-from ._base import Teacher, TeacherError
+from ._base import Teacher, TeacherError, check_number
 
 __all__ = ["RemoteTeacher"]
 
@@ -90,7 +91,9 @@ class RemoteTeacher(Teacher):
     batch_size : int, default=1000
         Rows per request.
     timeout : float, default=30
-        Seconds to wait for one answer.
+        Seconds to wait for one answer (``None``: no limit). An answer that does
+        not come in time counts as a transient failure, retried ``max_retries``
+        times.
     max_retries : int, default=5
         Retries of one request after transient failures.
     backoff : float, default=0.5
@@ -120,8 +123,19 @@ class RemoteTeacher(Teacher):
         super().__init__()
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ValueError(f"url must be an http(s) URL, got {url!r}.")
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be positive, got {batch_size!r}.")
+        check_number("n_features", n_features, integer=True, none=True)
+        check_number("batch_size", batch_size, integer=True)
+        check_number("timeout", timeout, none=True)
+        check_number("max_retries", max_retries, integer=True, strict=False)
+        check_number("backoff", backoff, strict=False)
+        check_number("max_backoff", max_backoff, strict=False)
+        for name, key in (("input_key", input_key), ("output_key", output_key)):
+            if not isinstance(key, str):
+                raise TypeError(f"{name} must be a str, got {key!r}.")
+        if headers is not None and not isinstance(headers, Mapping):
+            raise TypeError(
+                f"headers must be a dict of HTTP headers, got {type(headers).__name__}."
+            )
         self.url = url
         self.n_features_in_ = n_features
         self.batch_size = int(batch_size)
@@ -163,8 +177,8 @@ class RemoteTeacher(Teacher):
                     self.timeout, self.max_retries, self.backoff, self.max_backoff)
             if self._fetch is not None:
                 if self._fetch.check_call_in_cache(*args):
-                    self.n_cached += len(rows)
-                    self.n_queries -= len(rows)  # counted by predict, but not sent
+                    # counted by predict, but not sent
+                    self._count(-len(rows), cached=len(rows))
                 out.append(np.asarray(self._fetch(*args), dtype=np.float64).reshape(-1))
             else:
                 out.append(np.asarray(_post_with_retries(*args),

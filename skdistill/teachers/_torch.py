@@ -7,7 +7,7 @@ import copy
 import torch
 from sklearn.exceptions import NotFittedError
 
-from ._base import Teacher
+from ._base import Teacher, reject_classifier
 
 __all__ = ["TorchTeacher", "SkorchTeacher"]
 
@@ -65,6 +65,7 @@ class SkorchTeacher(TorchTeacher):
     """A fitted skorch ``NeuralNetRegressor``: differentiable through ``module_``."""
 
     def __init__(self, net, device="cpu"):
+        reject_classifier(net)  # a NeuralNetClassifier
         if not getattr(net, "initialized_", False) or not hasattr(net, "module_"):
             raise NotFittedError(
                 f"The skorch teacher {type(net).__name__} is not initialized/fitted. "
