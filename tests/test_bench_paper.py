@@ -45,7 +45,7 @@ def test_quick_mode_runs_end_to_end_and_resumes(tmp_path, capsys):
         history = np.load(
             out
             / "histories"
-            / f"cpusmall_h25_{r['method']}_seed0_synthetic_e30_e3-val.npz"
+            / f"cpusmall_h25_{r['method']}_seed0_synthetic_e30_e3-authors.npz"
         )
         assert history["val_rmse"].shape == (30,)
     # even 30 epochs on the real inputs beat the untrained spread of the targets
@@ -62,7 +62,7 @@ def test_quick_mode_runs_end_to_end_and_resumes(tmp_path, capsys):
 
     # resume: a finished benchmark reruns nothing, a missing row is redone alone,
     # and the cached teacher is reused
-    teacher = out / "teachers" / "cpusmall_seed0_e3-val.pt"
+    teacher = out / "teachers" / "cpusmall_seed0_e3-authors.pt"
     stamp = teacher.stat().st_mtime_ns
     with open(out / "runs.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))

@@ -1,9 +1,8 @@
 """``paper``: reproduce Tables 3 and 4 of Zhou & Chiam (random, generator, direct).
 
 One run is one dataset x student size x method x seed: the paper's split and teacher
-(``_data.paper_split``; the teacher of ``_data.train_mlp_teacher``, by default with
-its epoch selected on the validation split, one per dataset and seed, cached on
-disk), then ``DataFreeDistillRegressor(...).fit()`` on ``N(0, I)`` (no input
+(``_data.paper_split``; :func:`train_teacher`, by default with the recipe of the
+paper's published code, one per dataset and seed, cached on disk), then ``DataFreeDistillRegressor(...).fit()`` on ``N(0, I)`` (no input
 spec: the paper's draws on standardized inputs), scored on the real test split against
 the true targets. Runs are independent joblib tasks; each finished run is appended to
 ``runs.csv`` at once, so an interrupted benchmark resumes where it stopped.
@@ -17,6 +16,10 @@ since closeness on ``N(0, I)`` draws picks poor early epochs for a student that 
 saw such inputs.
 
 Named variants that are not in the paper (``direct_steps5``) run with ``--methods``.
+
+With ``--dask N`` (a ``dask.distributed`` LocalCluster of N single-threaded worker
+processes) or ``--scheduler ADDRESS`` (an existing cluster), the same joblib tasks run
+on the cluster through joblib's dask backend; nothing else changes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from contextlib import ExitStack, contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -147,14 +151,22 @@ def add_parser(sub):
     )
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
     p.add_argument("--epochs", type=int, default=2000)
-    p.add_argument("--teacher-epochs", type=int, default=200)
+    p.add_argument(
+        "--teacher-epochs",
+        type=int,
+        default=None,
+        help="teacher training epochs (at most; default 500 for --teacher-select "
+        "authors, 200 otherwise)",
+    )
     p.add_argument(
         "--teacher-select",
-        default="val",
-        choices=["val", "last"],
-        help="keep the teacher's epoch with the best loss on the real validation "
-        "split (default: the paper's model-selection rule; it reproduces the "
-        "paper's teacher figures) or its last epoch (_data.train_mlp_teacher)",
+        default="authors",
+        choices=["authors", "val", "last"],
+        help="how the teacher is trained: 'authors' (default) follows the paper's "
+        "published code (batches of 16, learning rate halved on plateaus, early "
+        "stopping, best epoch on the real validation split); 'val' and 'last' train "
+        "with the students' settings (batches of 50, fixed learning rate) for "
+        "--teacher-epochs and keep the best-validation or the last epoch",
     )
     p.add_argument(
         "--select",
@@ -164,6 +176,24 @@ def add_parser(sub):
         "set, default) or on the real validation split, as the paper did",
     )
     p.add_argument("--n-jobs", type=int, default=2)
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
+        "--dask",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run the tasks on a dask.distributed LocalCluster of N single-threaded "
+        "worker processes, through joblib's dask backend (pip install "
+        "'skdistill[dask]'); --n-jobs is then ignored",
+    )
+    where.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the tasks on an existing dask.distributed cluster (e.g. "
+        "tcp://host:8786) through joblib's dask backend; its workers must see "
+        "--data-dir and --out at the same paths",
+    )
     p.add_argument(
         "--quick",
         action="store_true",
@@ -181,6 +211,8 @@ def _configure(args):
     if args.quick:
         args.datasets, args.sizes, args.seeds = ["cpusmall"], [25], 1
         args.epochs, args.teacher_epochs = 30, 3
+    if args.teacher_epochs is None:
+        args.teacher_epochs = 500 if args.teacher_select == "authors" else 200
     if args.out is None:
         args.out = "bench_results/paper-quick" if args.quick else "bench_results/paper"
     args.out = Path(args.out)
@@ -208,13 +240,14 @@ def run(args):
             for method in args.methods
         ]
         todo = [t for t in tasks if tuple(str(v) for v in t) not in done]
-        print(
-            f"# paper: {len(tasks)} runs, {len(tasks) - len(todo)} already in "
-            f"{csv_path}, {len(todo)} to go, n_jobs={args.n_jobs}",
-            flush=True,
-        )
-        _train_teachers({(t[0], t[3]) for t in todo}, path, out, args)
-        _run_all(todo, path, out, args, csv_path)
+        with joblib_backend(args.dask, args.scheduler) as where:
+            print(
+                f"# paper: {len(tasks)} runs, {len(tasks) - len(todo)} already in "
+                f"{csv_path}, {len(todo)} to go, {where or f'n_jobs={args.n_jobs}'}",
+                flush=True,
+            )
+            _train_teachers({(t[0], t[3]) for t in todo}, path, out, args)
+            _run_all(todo, path, out, args, csv_path)
 
     report = write_report(
         out,
@@ -250,10 +283,59 @@ def _command(args):
             parts.append("--methods " + " ".join(args.methods))
     if args.select != "synthetic":
         parts.append(f"--select {args.select}")
-    if args.teacher_select != "val":
+    if args.teacher_select != "authors":
         parts.append(f"--teacher-select {args.teacher_select}")
-    parts.append(f"--n-jobs {args.n_jobs}")
+    if args.teacher_epochs != (500 if args.teacher_select == "authors" else 200):
+        parts.append(f"--teacher-epochs {args.teacher_epochs}")
+    if args.dask is not None:
+        parts.append(f"--dask {args.dask}")
+    elif args.scheduler is not None:
+        parts.append(f"--scheduler {args.scheduler}")
+    else:
+        parts.append(f"--n-jobs {args.n_jobs}")
     return " ".join(parts)
+
+
+@contextmanager
+def joblib_backend(n_workers=None, scheduler=None):
+    """Run the joblib tasks inside on a dask.distributed cluster, or locally.
+
+    ``n_workers``: start a LocalCluster of that many single-threaded worker
+    processes (closed on exit); ``scheduler``: connect to an existing cluster; neither:
+    joblib's default backend. Yields a description of the cluster, or None.
+    """
+    if n_workers is None and scheduler is None:
+        yield None
+        return
+    if n_workers is not None and n_workers < 1:
+        raise SystemExit(f"--dask needs at least 1 worker, got {n_workers}.")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise SystemExit(
+            f"--dask and --scheduler need dask.distributed ({exc}); install it with "
+            "pip install 'skdistill[dask]'."
+        ) from None
+    from joblib import parallel_config
+
+    with ExitStack() as stack:
+        if scheduler is not None:
+            client = stack.enter_context(Client(scheduler))
+        else:
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=n_workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",
+                )
+            )
+            client = stack.enter_context(Client(cluster))
+        n_threads = sum(client.nthreads().values())
+        # n_jobs=-1 under the dask backend: as many tasks in flight as the cluster
+        # has threads
+        stack.enter_context(parallel_config(backend="dask", n_jobs=-1))
+        yield f"dask cluster {client.scheduler.address} ({n_threads} worker threads)"
 
 
 def _paper_figures(file):
@@ -268,6 +350,14 @@ def _paper_figures(file):
         50: ref["table4_rmse_student50"],
         "columns": ref["columns"],
     }
+
+
+def _n_jobs(args):
+    """None on a dask cluster: the ``parallel_config`` of :func:`joblib_backend`
+    then decides (all its threads)."""
+    if args.dask is not None or args.scheduler is not None:
+        return None
+    return args.n_jobs
 
 
 # ----------------------------------------------------------------------- teachers
@@ -296,13 +386,20 @@ def train_teacher(
     lr=1e-3,
     weight_decay=1e-5,
     seed=0,
+    patience=None,
 ):
-    """The paper's teacher (``_data.train_mlp_teacher``: same network, optimizer,
-    batches and seeds), keeping the epoch with the lowest loss on ``(X_val, y_val)``.
+    """The paper's teacher network (500 tanh units, RMSprop lr 1e-3, weight decay
+    1e-5), keeping the epoch with the lowest loss on ``(X_val, y_val)``.
 
-    Returns the frozen network and the selected epoch. Without the selection, 200
-    epochs overfit the noisy datasets (puma32h: test RMSE 0.32 against the paper's
-    0.26).
+    With ``patience`` (the ``authors`` recipe: ``batch_size=16, epochs=500,
+    patience=50``, as in the paper's published code) the learning rate is halved
+    when the validation loss stops improving and training stops after ``patience``
+    epochs without improvement in all; the teacher's test RMSE then matches the
+    paper's Tables 3-4 (compactiv 0.144, cpusmall 0.165). Without it, a fixed
+    learning rate for ``epochs`` (``_data.train_mlp_teacher``'s settings; 200 epochs
+    overfit the noisy datasets without the selection: puma32h 0.32 against 0.26).
+
+    Returns the frozen network and the selected epoch.
     """
     torch.manual_seed(seed)
     X_t = torch.as_tensor(X, dtype=torch.float32)
@@ -314,6 +411,8 @@ def train_teacher(
     gen = torch.Generator().manual_seed(seed)
     mse = torch.nn.functional.mse_loss
     best = (np.inf, -1, None)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5)
+    n_worse = 0
     for epoch in range(epochs):
         for idx in torch.randperm(len(X_t), generator=gen).split(batch_size):
             opt.zero_grad()
@@ -323,6 +422,11 @@ def train_teacher(
             loss = float(mse(net(Xv), yv))
         if loss < best[0]:
             best = (loss, epoch, {k: v.clone() for k, v in net.state_dict().items()})
+        elif patience is not None:
+            plateau.step(loss)
+            n_worse += 1
+            if n_worse > patience:
+                break
     net.load_state_dict(best[2])
     return net.eval().requires_grad_(False), best[1]
 
@@ -333,7 +437,12 @@ def _train_teacher(dataset, seed, path, out, epochs, select):
     target = _teacher_path(out, dataset, seed, tag)
     (X_tr, y_tr), (X_val, y_val), (X_te, y_te) = _split(dataset, str(path), seed)
     t0 = time.perf_counter()
-    if select == "val":
+    if select == "authors":
+        net, best_epoch = train_teacher(
+            X_tr, y_tr, X_val, y_val, epochs=epochs, batch_size=16, patience=50,
+            seed=seed,
+        )
+    elif select == "val":
         net, best_epoch = train_teacher(
             X_tr, y_tr, X_val, y_val, epochs=epochs, seed=seed
         )
@@ -366,7 +475,7 @@ def _train_teachers(pairs, path, out, args):
     new = not log.exists()
     with open(log, "a", newline="") as f:
         writer = None
-        for info in Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
+        for info in Parallel(n_jobs=_n_jobs(args), return_as="generator_unordered")(
             delayed(_train_teacher)(
                 ds, seed, path, out, args.teacher_epochs, args.teacher_select
             )
@@ -434,7 +543,7 @@ def _run_all(todo, path, out, args, csv_path):
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         if new:
             writer.writeheader()
-        results = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
+        results = Parallel(n_jobs=_n_jobs(args), return_as="generator_unordered")(
             delayed(run_one)(*task, path=str(path), out=out) for task in todo
         )
         for i, (row, history) in enumerate(results, 1):
