@@ -155,7 +155,9 @@ def test_nan_during_training_is_rejected():
 @st.composite
 def specs(draw):
     d = draw(st.integers(2, 6))
-    kind = draw(st.sampled_from(["box", "gaussian", "simplex", "simplex_gaussian"]))
+    kind = draw(
+        st.sampled_from(["box", "gaussian", "simplex", "simplex_gaussian", "image"])
+    )
     if kind == "box":
         low = np.array(draw(st.lists(st.floats(-1e3, 1e3), min_size=d, max_size=d)))
         width = np.array(draw(st.lists(st.floats(1e-3, 1e3), min_size=d, max_size=d)))
@@ -167,6 +169,13 @@ def specs(draw):
                          bounds=np.column_stack([mean - std, mean + 2 * std]))
     if kind == "simplex":
         return InputSpec(n_features=d, simplex=True)
+    if kind == "image":
+        low = draw(st.floats(-10, 10))
+        high = low + draw(st.floats(0.1, 255))
+        return InputSpec.image(
+            (d, 3), mean=draw(st.floats(low, high)), std=draw(st.floats(0.01, 50)),
+            value_range=(low, high),
+        )
     mean = np.full(d, 1.0 / d)
     return InputSpec(mean=mean, std=np.full(d, 0.5 / d), simplex=True)
 
@@ -189,16 +198,17 @@ def test_every_draw_satisfies_the_spec(spec, seed):
 @settings(max_examples=8, deadline=None)
 @given(spec=specs(), seed=st.integers(0, 2**16))
 def test_every_optimised_sample_satisfies_the_spec(spec, seed):
-    """Samples sent to the teacher, by DE or by gradient steps, respect the spec."""
+    """Samples sent to the teacher, by DE, by gradient steps or by the generator,
+    respect the spec."""
     sent = []
 
     def teacher(X):
         sent.append(np.array(X))
         return np.tanh(X / (1 + np.abs(X).max(axis=0))).sum(axis=1)
 
-    for optimizer in ("de", "gradient"):
+    for optimizer in ("de", "gradient", "generator"):
         sent.clear()
-        if optimizer == "gradient":
+        if optimizer != "de":
             torch_teacher = make_torch_teacher(spec.n_features, hidden=8)
 
             def t_module(x, _m=torch_teacher):
@@ -212,7 +222,10 @@ def test_every_optimised_sample_satisfies_the_spec(spec, seed):
             model = Wrapped()
         else:
             model = teacher
-        est = DataFreeDistillRegressor(model, optimizer=optimizer, max_epochs=2,
+        kind = dict(sampler="generator") if optimizer == "generator" else dict(
+            optimizer=optimizer
+        )
+        est = DataFreeDistillRegressor(model, **kind, max_epochs=2,
                                        batches_per_epoch=2, batch_size=5,
                                        n_validation=20, de_maxiter=3,
                                        random_state=seed)

@@ -58,16 +58,16 @@ X_test, y_test = X_public[100:], y_public[100:]
 # better. Short trainings keep the search quick; the final student can train
 # longer.
 #
-# The teacher is passed through :func:`~skdistill.as_teacher`: the search clones
-# the estimator for every fit, and :func:`~sklearn.base.clone` would return a
-# scikit-learn teacher unfitted; the adapter is copied as it is.
+# The search clones the estimator for every fit; the estimator keeps its teacher
+# by reference through :func:`~sklearn.base.clone`, so the fitted scikit-learn
+# teacher reaches every candidate as it is.
 from sklearn.model_selection import GridSearchCV, KFold
 
-from skdistill import DataFreeDistillRegressor, as_teacher
+from skdistill import DataFreeDistillRegressor
 from skdistill.metrics import fidelity_r2_scorer, fidelity_rmse_scorer
 
 base = DataFreeDistillRegressor(
-    as_teacher(teacher),
+    teacher,
     student=(20,),
     max_epochs=40,
     batches_per_epoch=5,
