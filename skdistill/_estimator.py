@@ -513,10 +513,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         _check_target_range(self.target_range)
         teacher = as_teacher(self.teacher, device=device)
         if teacher is self.teacher:  # a Teacher instance: count this fit's queries only
-            teacher = copy.copy(teacher)
-            teacher.n_queries = 0
-            if hasattr(teacher, "n_cached"):
-                teacher.n_cached = 0
+            teacher = teacher.fresh_copy()
         spec = self._resolve_spec(X, bounds, input_spec, teacher)
         d = spec.n_features
         if spec.shape is not None and isinstance(teacher, TorchTeacher):
@@ -526,19 +523,18 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             self.get_params(deep=False), spec, validation_data
         )
         state, resumed_from = self._state_to_resume(fingerprint)
+        space = StandardizedSpace(spec, device=device)
         if state is not None:
             # continue a stopped run: its seeds, target scaling and labelled
             # validation set (no teacher row paid again); the rest after setup
             data_seed, student_seed = state["seeds"]
             generator = torch.Generator()
-            space = StandardizedSpace(spec, device=device)
             y_loc, y_scale = state["y_loc"], state["y_scale"]
             z_sel, t_sel = state["z_sel"].to(device), state["t_sel"].to(device)
         else:
             rng = check_random_state(self.random_state)
             data_seed, student_seed = (int(s) for s in rng.randint(_INT32_MAX, size=2))
             generator = torch.Generator().manual_seed(data_seed)
-            space = StandardizedSpace(spec, device=device)
 
             # Synthetic validation set, labelled once; it also fixes the target scale
             # and is the first check of the teacher's answers (shape, NaN/inf,
@@ -657,6 +653,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             }
 
         m, nb = self.batch_size, self.batches_per_epoch
+        per_batch = self.regenerate == "batch"
         budget = self.max_teacher_queries
         n_epochs = max(start, self.max_epochs)
         stop_reason, teacher_error = "max_epochs", None
@@ -698,7 +695,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
                         alpha,
                         m,
                         nb,
-                        self.regenerate == "batch",
+                        per_batch,
                     )
                 except TeacherError as exc:
                     if best[2] is None:

@@ -15,7 +15,6 @@ changed.
 
 from __future__ import annotations
 
-import copy
 import os
 
 import joblib
@@ -80,10 +79,7 @@ def fingerprint(params, spec, validation_data):
     params = dict(params)
     teacher = params.get("teacher")
     if isinstance(teacher, Teacher):  # counters are not the teacher
-        teacher = params["teacher"] = copy.copy(teacher)
-        teacher.n_queries = 0
-        if hasattr(teacher, "n_cached"):
-            teacher.n_cached = 0
+        params["teacher"] = teacher.fresh_copy()
     out = {k: _token(v) for k, v in params.items() if k not in FREE_PARAMS}
     out["input_spec"] = _token(spec)
     out["validation_data"] = _token(validation_data)

@@ -28,7 +28,6 @@ its adapter: rows asked while scoring are not added to the estimator's
 
 from __future__ import annotations
 
-import copy
 import numbers
 
 import numpy as np
@@ -78,9 +77,7 @@ def _teacher_of(final, teacher):
     if not isinstance(teacher, Teacher):
         teacher = as_teacher(teacher)
     # A shallow copy shares the model but counts its own queries.
-    teacher = copy.copy(teacher)
-    teacher.n_queries = 0
-    return teacher
+    return teacher.fresh_copy()
 
 
 def _inputs(estimator, X, n_draws, random_state):

@@ -14,7 +14,6 @@ the same answers as one call, so the same run, only sooner when the teacher is s
 
 from __future__ import annotations
 
-import copy
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from numbers import Integral
@@ -257,10 +256,7 @@ class _TeacherChunk:
         self.teacher = teacher
 
     def __call__(self, X):
-        teacher = copy.copy(self.teacher)
-        teacher.n_queries = 0
-        if hasattr(teacher, "n_cached"):
-            teacher.n_cached = 0
+        teacher = self.teacher.fresh_copy()
         y = teacher.predict(X)
         return y, teacher.n_queries, getattr(teacher, "n_cached", 0)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import numbers
 import threading
 
@@ -42,6 +43,15 @@ class Teacher:
 
     def __init__(self):
         self.n_queries = 0
+
+    def fresh_copy(self):
+        """A shallow copy sharing the model, with its own counters at zero: one
+        fit's (or one chunk's) queries, counted apart from the original's."""
+        teacher = copy.copy(self)
+        teacher.n_queries = 0
+        if hasattr(teacher, "n_cached"):
+            teacher.n_cached = 0
+        return teacher
 
     def _count(self, n, cached=0):
         """Add ``n`` rows to :attr:`n_queries` (and ``cached`` to ``n_cached``),
