@@ -8,12 +8,14 @@ neural networks" (arXiv 2301.04338).
 
 try:
     from ._estimator import DataFreeDistillRegressor
+    from .callbacks import Callback, CSVLogger, EarlyStopping
     from .inputs import InputSpec
     from .metrics import fidelity_r2_scorer, fidelity_rmse_scorer, make_fidelity_scorer
     from .objectives import eq8_objective
     from .samplers import (
         SAMPLERS,
         DirectSampler,
+        GeneratorSampler,
         RandomSampler,
         Sampler,
         register_sampler,
@@ -33,9 +35,13 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "DataFreeDistillRegressor",
     "InputSpec",
+    "Callback",
+    "EarlyStopping",
+    "CSVLogger",
     "Sampler",
     "RandomSampler",
     "DirectSampler",
+    "GeneratorSampler",
     "SAMPLERS",
     "register_sampler",
     "as_teacher",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import os
-import time
 import warnings
 from numbers import Integral, Real
 
@@ -16,25 +15,45 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _resume
-from ._mlp import FunctionalMLP
+from ._loop import TrainingLoop
 from ._trainer import make_trainer
+from .callbacks import BestStudent, Callback, Checkpoint, ProgressBar, QueryBudget
 from .inputs import InputSpec, StandardizedSpace, _image_rows
-from .objectives import standardize_objective, student_loss
-from .samplers import DistillProblem, Generated, Sampler, resolve_sampler
-from .schedules import resolve_alpha
+from .samplers import DirectSampler, DistillProblem, Sampler, resolve_sampler
 from .students import ScaledStudent
-from .students_cnn import build_image_student, image_teacher
-from .teachers import TeacherError, TorchTeacher, as_teacher
+from .students_cnn import build_image_student
+from .teachers import StandardizedTeacher, TeacherError, as_teacher
 
 __all__ = ["DataFreeDistillRegressor"]
 
 _INT32_MAX = np.iinfo(np.int32).max
-# the mutation strategies of scipy.optimize.differential_evolution
-_DE_STRATEGIES = tuple(
-    f"{base}{kind}"
-    for kind in ("bin", "exp")
-    for base in ("best1", "best2", "rand1", "rand2", "randtobest1", "currenttobest1")
-)
+
+# Estimator parameters that belong to the sampler: estimator name -> sampler name.
+# Their defaults are DirectSampler's. They are forwarded to a sampler given by name
+# or class (those it takes); a value other than the default is an error when the
+# sampler does not take it, or when the sampler is an instance.
+_SAMPLER_PARAMS = {
+    "beta": "beta",
+    "gamma": "gamma",
+    "direct_lr": "lr",
+    "direct_steps": "steps",
+    "optimizer": "optimizer",
+    "target_range": "target_range",
+    "epsilon": "epsilon",
+    "objective": "objective",
+    "de_strategy": "de_strategy",
+    "de_maxiter": "de_maxiter",
+    "de_popsize": "de_popsize",
+    "de_radius": "de_radius",
+    "de_workers": "de_workers",
+}
+
+
+def _forwarded_constraints():
+    """The constraints of forwarded parameters, read from the sampler that owns
+    them (declared once there)."""
+    own = DirectSampler._parameter_constraints
+    return {key: own[name] for key, name in _SAMPLER_PARAMS.items()}
 
 
 class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
@@ -74,6 +93,18 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         progress in [0, 1). With alpha 0 (or 1) only random (or generated) samples
         are used, ``2 * batch_size`` of them, as in the paper. Ignored by
         ``sampler="random"``.
+
+    **Sampler parameters.** ``beta``, ``gamma``, ``direct_lr``, ``direct_steps``,
+    ``optimizer``, ``target_range``, ``epsilon``, ``objective`` and the ``de_*``
+    parameters belong to the sampler (their defaults are those of
+    :class:`~skdistill.samplers.DirectSampler`). They are forwarded to a sampler
+    named by ``sampler`` (a string or a class), each to the samplers that take
+    it (the generator takes ``beta``, ``gamma``, ``objective``, ``target_range``
+    and ``epsilon``; the random sampler none, as it ignores ``alpha``). A sampler
+    *instance* keeps its own parameters, and setting any of these here to another
+    value than its default is an error, so that nothing is silently ignored: tune
+    them as ``sampler__beta`` (``set_params``, ``GridSearchCV``) instead.
+
     beta : float, default=1e-5
         Weight of ``||x||^2`` in eq. 5 (inputs in standardized units).
     gamma : float, default=1e-5
@@ -110,7 +141,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         Range of the teacher's outputs, in its units. When given, direct optimisation
         minimises eq. 9, ``-epsilon (T-S)^2 + (1-epsilon) (T - y_rand)^2`` with
         ``y_rand`` uniform on the range, which spreads the teacher's answers on
-        generated inputs (the paper's protein case uses ``(0, 1)``); otherwise eq. 5.
+        generated inputs (the paper's protein case uses ``(0, 1)``); otherwise eq. 5
+        (the generator sampler takes it too, for eq. 3).
     epsilon : float, default=0.05
         Weight of the disagreement term in eq. 9.
     objective : Objective, list of terms, str, tuple or callable, default=None
@@ -121,7 +153,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         ``(t, s, x) -> per-sample loss`` (see
         :func:`~skdistill.objectives.as_objective`). They see standardized units;
         target values of diversity terms (``values``, ``target_range``) are given in
-        the teacher's units and converted. E.g. the paper's eq. 8 for digits:
+        the teacher's units and converted, here as on a sampler instance. E.g. the paper's eq. 8 for digits:
         ``objective=eq8_objective(epsilon=1e-6, beta=1e-6, gamma=1.0,
         values=range(10))``.
     de_strategy : str, default="best2bin"
@@ -164,6 +196,12 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         ``1`` shows a progress bar with epoch, loss and validation fidelity.
     device : str or torch.device, default="cpu"
         Where student, teacher and sampling run (``"cuda"`` when available).
+    callbacks : list of Callback, default=None
+        Objects called at the start and end of the run and of every epoch
+        (:mod:`skdistill.callbacks`): :class:`~skdistill.callbacks.EarlyStopping`,
+        :class:`~skdistill.callbacks.CSVLogger`, or a user's
+        :class:`~skdistill.callbacks.Callback` subclass. ``fit`` works on copies,
+        kept as ``callbacks_``.
     warm_start : bool, default=False
         When True and the estimator is fitted, ``fit`` continues the previous fit
         where it stopped (``stop_reason_``): same student weights and optimizer
@@ -174,8 +212,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         returns). A run stopped at epoch ``k`` and continued gives exactly the
         uninterrupted run with the same ``random_state``: the stopped epoch is run
         again from its start. Only ``max_epochs``, ``max_teacher_queries``,
-        ``verbose``, ``checkpoint``, ``checkpoint_every``, ``de_workers`` (and
-        ``random_state``) may change in between, and ``fit`` must get the same input
+        ``verbose``, ``checkpoint``, ``checkpoint_every``, ``de_workers``,
+        ``callbacks`` (and ``random_state``) may change in between, and ``fit`` must get the same input
         description; otherwise it raises a ValueError naming what changed (set
         ``warm_start=False`` to start over). The ``alpha`` schedule reads
         ``epoch / max_epochs`` with the current ``max_epochs``.
@@ -233,15 +271,20 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         fits of a continued run together).
     stop_reason_ : str
         Why training stopped: ``"max_epochs"``, ``"max_teacher_queries"``,
+        ``"early_stopping"`` (:class:`~skdistill.callbacks.EarlyStopping`), the
+        reason a user's callback gave to ``loop.stop``,
         ``"interrupted"`` (KeyboardInterrupt after at least one epoch) or
         ``"teacher_error"`` (the teacher failed, :class:`~skdistill.teachers.TeacherError`,
-        after at least one epoch; a warning gives its message). After the last
-        three the estimator is fitted with the best student so far, and
+        after at least one epoch; a warning gives its message). After any but
+        the first the estimator is fitted with the best student so far, and
         ``warm_start=True`` or ``checkpoint`` continue the run from the start of
         the epoch that was cut short. Before the first epoch is complete these
         errors propagate and the estimator stays unfitted.
     teacher_error_ : str or None
         The teacher's error message when ``stop_reason_ == "teacher_error"``.
+    callbacks_ : list of Callback
+        The copies of ``callbacks`` the fit used (fitted state such as
+        ``EarlyStopping.stopped_epoch_``).
 
     Examples
     --------
@@ -264,31 +307,20 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             StrOptions({"decreasing", "increasing"}),
             callable,
         ],
-        "beta": [Interval(Real, 0, None, closed="left")],
-        "gamma": [Interval(Real, 0, None, closed="left")],
+        **_forwarded_constraints(),
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batches_per_epoch": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "direct_lr": [Interval(Real, 0, None, closed="neither")],
-        "direct_steps": [Interval(Integral, 0, None, closed="left")],
         "regenerate": [StrOptions({"epoch", "batch"})],
-        "optimizer": [StrOptions({"auto", "gradient", "de"})],
-        "target_range": [tuple, list, None],
-        "epsilon": [Interval(Real, 0, 1, closed="right")],
-        "de_strategy": [StrOptions(set(_DE_STRATEGIES))],
-        "de_maxiter": [Interval(Integral, 1, None, closed="left")],
-        "de_popsize": [Interval(Integral, 5, None, closed="left"), None],
-        "de_radius": [Interval(Real, 0, None, closed="neither"), None],
-        "de_workers": [Interval(Integral, 1, None, closed="left"), callable, None],
         "max_teacher_queries": [Interval(Integral, 1, None, closed="left"), None],
         "n_validation": [Interval(Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "device": [str, torch.device],
         "loss": [StrOptions({"squared", "logcosh"})],
-        "objective": [None, list, tuple, str, callable],
+        "callbacks": [list, tuple, None],
         "warm_start": ["boolean"],
         "checkpoint": [str, os.PathLike, None],
         "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
@@ -326,6 +358,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         device="cpu",
+        callbacks=None,
         warm_start=False,
         checkpoint=None,
         checkpoint_every=50,
@@ -359,6 +392,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.device = device
+        self.callbacks = callbacks
         self.warm_start = warm_start
         self.checkpoint = checkpoint
         self.checkpoint_every = checkpoint_every
@@ -507,284 +541,166 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             return None
         return getattr(self, "_resume_state", None)
 
+    def _sampler_params(self):
+        """The sampler parameters of the estimator, in the sampler's names, and the
+        names of those set to other values than their defaults."""
+        params = self.get_params(deep=False)
+        defaults = _DEFAULTS
+        values = {name: params[key] for key, name in _SAMPLER_PARAMS.items()}
+        changed = {
+            name
+            for key, name in _SAMPLER_PARAMS.items()
+            if not _same(params[key], defaults[key])
+        }
+        return values, changed
+
     def _fit(self, X, bounds, input_spec, validation_data):
-        t_start = time.perf_counter()
         device = _check_device(self.device)
-        _check_target_range(self.target_range)
+        # the sampler validates its own parameters first: bad values fail before
+        # the teacher is asked anything
+        sampler = resolve_sampler(self.sampler, *self._sampler_params())
         teacher = as_teacher(self.teacher, device=device)
         if teacher is self.teacher:  # a Teacher instance: count this fit's queries only
             teacher = teacher.fresh_copy()
         spec = self._resolve_spec(X, bounds, input_spec, teacher)
         d = spec.n_features
-        if spec.shape is not None and isinstance(teacher, TorchTeacher):
-            teacher.module = image_teacher(teacher.module, spec.shape)
+        if spec.shape is not None:
+            teacher = teacher.for_image_shape(spec.shape)
 
         fingerprint = _resume.fingerprint(
             self.get_params(deep=False), spec, validation_data
         )
         state, resumed_from = self._state_to_resume(fingerprint)
         space = StandardizedSpace(spec, device=device)
+        generator = torch.Generator()  # seeded below, or its state restored
+        # every row sent to the teacher from here on goes through the view
+        view = StandardizedTeacher(teacher, space)
         if state is not None:
             # continue a stopped run: its seeds, target scaling and labelled
             # validation set (no teacher row paid again); the rest after setup
             data_seed, student_seed = state["seeds"]
-            generator = torch.Generator()
-            y_loc, y_scale = state["y_loc"], state["y_scale"]
+            view.set_target_scale(state["y_loc"], state["y_scale"])
             z_sel, t_sel = state["z_sel"].to(device), state["t_sel"].to(device)
         else:
             rng = check_random_state(self.random_state)
             data_seed, student_seed = (int(s) for s in rng.randint(_INT32_MAX, size=2))
-            generator = torch.Generator().manual_seed(data_seed)
-
-            # Synthetic validation set, labelled once; it also fixes the target scale
-            # and is the first check of the teacher's answers (shape, NaN/inf,
-            # exceptions).
-            z_val = space.draw(self.n_validation, generator)
-            try:
-                t_val_raw = teacher.predict(space.to_raw(z_val).cpu().double().numpy())
-            except TeacherError as exc:
-                raise TeacherError(
-                    f"Labelling the synthetic validation set: {exc}"
-                ) from exc
-            y_loc = float(t_val_raw.mean())
-            y_scale = float(t_val_raw.std())
-            if not y_scale > 1e-12 * max(1.0, abs(y_loc)):
-                y_scale = 1.0
-            t_val = torch.as_tensor(
-                (t_val_raw - y_loc) / y_scale, dtype=torch.float32, device=device
-            )
-            z_sel, t_sel = z_val, t_val
-            if validation_data is not None:
-                z_sel, t_sel = self._validation_targets(
-                    validation_data, space, teacher, y_loc, y_scale, d
-                )
-
-        teacher_mlp = _teacher_mlp(teacher, space, y_loc, y_scale)
-        teacher_fn = _standardized_teacher(teacher, space, y_loc, y_scale)
-        label_fn = _standardized_teacher(teacher, space, y_loc, y_scale, teacher_mlp)
+            generator.manual_seed(data_seed)
+            z_sel, t_sel = self._label_validation(view, generator, validation_data, d)
         student = build_image_student(self.student, d, student_seed, spec.shape)
         student = student.to(device)
         trainer = make_trainer(student, self.lr, self.weight_decay, self.loss)
-        sampler = resolve_sampler(
-            self.sampler,
-            lr=self.direct_lr,
-            steps=self.direct_steps,
-            beta=self.beta,
-            gamma=self.gamma,
-            optimizer=self.optimizer,
-            target_range=self.target_range,
-            epsilon=self.epsilon,
-            objective=None
-            if self.objective is None
-            else standardize_objective(self.objective, y_loc, y_scale),
-            de_strategy=self.de_strategy,
-            de_maxiter=self.de_maxiter,
-            de_popsize=self.de_popsize,
-            de_radius=self.de_radius,
-            de_workers=self.de_workers,
-        )
         problem = DistillProblem(
-            space,
-            teacher,
-            teacher_fn,
-            student,
-            generator,
-            label_fn=label_fn,
-            y_loc=y_loc,
-            y_scale=y_scale,
-            teacher_mlp=teacher_mlp,
-            student_mlp=trainer.mlp,
+            space, view, student, generator, student_mlp=trainer.mlp
         )
         sampler.setup(problem)
-        alpha_fn = resolve_alpha(self.alpha)
-
-        history = {
-            k: []
-            for k in (
-                "epoch",
-                "alpha",
-                "loss_generated",
-                "loss_random",
-                "val_rmse",
-                "elapsed",
-                "n_teacher_queries",
-            )
-        }
-        best = (np.inf, -1, None)
-        start = 0
-        if state is not None:
-            start = state["epoch"]
-            trainer.load_state_dict(state["trainer"])
-            generator.set_state(state["generator"])
-            sampler.load_state_dict(state["sampler"])
-            teacher.n_queries = state["n_queries"]
-            if state["n_cached"] is not None:
-                teacher.n_cached = state["n_cached"]
-            history = {k: list(v) for k, v in state["history"].items()}
-            best = state["best"]
-            if history["elapsed"]:
-                t_start -= history["elapsed"][-1]  # elapsed counts on
-            if start >= self.max_epochs:
-                warnings.warn(
-                    f"Nothing to train: the run resumed from {resumed_from} has "
-                    f"already run {start} epochs and max_epochs={self.max_epochs}. "
-                    "Raise max_epochs to train more.",
-                    UserWarning,
-                    stacklevel=3,
-                )
-
-        def run_state(snap, stop_reason):
-            """What warm_start and checkpoints resume from (see skdistill._resume)."""
-            return {
-                "format": _resume.FORMAT,
+        callbacks = self._callbacks(state is not None and resumed_from == "checkpoint",
+                                    state)
+        loop = TrainingLoop(
+            problem,
+            sampler,
+            trainer,
+            alpha=self.alpha,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            batches_per_epoch=self.batches_per_epoch,
+            regenerate=self.regenerate,
+            validation=(z_sel, t_sel),
+            constants={
                 "fingerprint": fingerprint,
                 "params": {
                     k: repr(v)[:200] for k, v in self.get_params(deep=False).items()
                 },
                 "seeds": (data_seed, student_seed),
-                "y_loc": y_loc,
-                "y_scale": y_scale,
+                "y_loc": view.y_loc,
+                "y_scale": view.y_scale,
                 "z_sel": z_sel,
                 "t_sel": t_sel,
-                **snap,
-                # one history row per finished epoch, whatever came after the capture
-                "history": {k: v[: snap["epoch"]] for k, v in history.items()},
-                "stop_reason": stop_reason,
-            }
+            },
+            callbacks=callbacks,
+        )
+        if state is not None:
+            loop.load_state_dict(state)
+            if loop.epoch >= self.max_epochs:
+                warnings.warn(
+                    f"Nothing to train: the run resumed from {resumed_from} has "
+                    f"already run {loop.epoch} epochs and max_epochs="
+                    f"{self.max_epochs}. Raise max_epochs to train more.",
+                    UserWarning,
+                    stacklevel=3,
+                )
+        loop.run()
 
-        m, nb = self.batch_size, self.batches_per_epoch
-        per_batch = self.regenerate == "batch"
-        budget = self.max_teacher_queries
-        n_epochs = max(start, self.max_epochs)
-        stop_reason, teacher_error = "max_epochs", None
-        checkpoint, every = self.checkpoint, self.checkpoint_every
-        written = start if resumed_from == "checkpoint" else None
-        snap = None
-        bar = _progress(self.max_epochs, self.verbose, initial=min(start, n_epochs))
-        try:
-            for epoch in range(start, self.max_epochs):
-                # the state at the start of the epoch: a stop during the epoch
-                # resumes from here, so the cut epoch is run again in full (cheap:
-                # weights, optimizer moments and random streams are small)
-                snap = _snapshot(epoch, trainer, generator, sampler, teacher, best)
-                if checkpoint is not None and epoch % every == 0 and epoch != written:
-                    _resume.save_checkpoint(checkpoint, run_state(snap, None))
-                    written = epoch
-                alpha = float(alpha_fn(epoch / self.max_epochs))
-                if not 0.0 <= alpha <= 1.0:
-                    raise ValueError(
-                        f"alpha must lie in [0, 1]; the schedule gave {alpha}."
-                    )
-                if budget is not None:
-                    n_gen, n_rand = _batch_budget(sampler, alpha, m)
-                    cost = sampler.query_cost(nb * n_gen) + nb * n_rand
-                    if teacher.n_queries + cost > budget:
-                        if epoch == 0:
-                            raise ValueError(
-                                f"max_teacher_queries={budget} is too small: the "
-                                f"validation set took {teacher.n_queries} rows and one "
-                                f"epoch needs {cost}."
-                            )
-                        stop_reason, n_epochs = "max_teacher_queries", epoch
-                        break
-                try:
-                    losses = _run_epoch(
-                        problem,
-                        sampler,
-                        trainer,
-                        alpha,
-                        m,
-                        nb,
-                        per_batch,
-                    )
-                except TeacherError as exc:
-                    if best[2] is None:
-                        raise TeacherError(f"Epoch {epoch}: {exc}") from exc
-                    # a teacher that keeps failing (retries spent): keep the work
-                    teacher_error = f"Epoch {epoch}: {exc}"
-                    warnings.warn(
-                        f"Training stopped at epoch {epoch}: the teacher failed: "
-                        f"{exc} The best student of the {epoch} epochs run is kept "
-                        "(stop_reason_='teacher_error'); fit again with "
-                        "warm_start=True (or the same checkpoint) to continue from "
-                        f"epoch {epoch}.",
-                        UserWarning,
-                        stacklevel=3,
-                    )
-                    stop_reason, n_epochs = "teacher_error", epoch
-                    break
-                except KeyboardInterrupt:
-                    if best[2] is None:
-                        raise
-                    # Ctrl-C: keep what was learned; the interrupted epoch is dropped
-                    stop_reason, n_epochs = "interrupted", epoch
-                    break
-                s_sel = trainer.predict(z_sel)
-                val_rmse = float(student_loss(t_sel, s_sel).mean().sqrt()) * y_scale
-                if val_rmse < best[0]:
-                    best = (val_rmse, epoch, trainer.snapshot())
-                history["epoch"].append(epoch)
-                history["alpha"].append(alpha if sampler.uses_alpha else 0.0)
-                history["loss_generated"].append(losses[0])
-                history["loss_random"].append(losses[1])
-                history["val_rmse"].append(val_rmse)
-                history["elapsed"].append(time.perf_counter() - t_start)
-                history["n_teacher_queries"].append(teacher.n_queries)
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(
-                        loss=f"{np.nansum(losses):.4g}",
-                        val_rmse=f"{val_rmse:.4g}",
-                        refresh=False,
-                    )
-        except BaseException:
-            # a crash in Python (not os._exit): save where the failed epoch started
-            if checkpoint is not None and snap is not None and written != snap["epoch"]:
-                try:
-                    _resume.save_checkpoint(checkpoint, run_state(snap, "error"))
-                except Exception:  # pragma: no cover - keep the original error
-                    pass
-            raise
-        finally:
-            if bar is not None:
-                bar.close()
-
-        if stop_reason == "max_epochs":
-            snap = _snapshot(n_epochs, trainer, generator, sampler, teacher, best)
-        final_state = run_state(snap, stop_reason)
-        if checkpoint is not None and written != snap["epoch"]:
-            _resume.save_checkpoint(checkpoint, final_state)
-
-        if best[2] is None:
+        best_score, best_epoch, best_weights = loop.best
+        if best_weights is None:
             raise FloatingPointError(
                 "Training diverged: the validation RMSE was never finite. Try a smaller "
                 "lr or direct_lr."
             )
-        trainer.restore(best[2])
+        trainer.restore(best_weights)
         student.eval()
         loc, scale = space.loc.cpu(), space.scale.cpu()
-        sampler.problem = None  # drop references to the fit's closures (picklable)
+        sampler.problem = None  # drop references to the fit's objects (picklable)
 
         self.teacher_ = teacher
         self.sampler_ = sampler
+        self.callbacks_ = callbacks[1 : 1 + len(self.callbacks or ())]
         self.input_spec_ = spec
         self.n_features_in_ = d
-        self.student_ = ScaledStudent(student, loc, scale, y_loc, y_scale).to(device)
+        self.student_ = ScaledStudent(student, loc, scale, view.y_loc, view.y_scale).to(device)
         # predict runs a float64 twin: answers that do not depend on the batch a row
         # comes in (float32 matrix kernels differ by batch size in the last bits)
         self._student64 = copy.deepcopy(self.student_).double()
-        self.history_ = history
-        self.n_iter_ = n_epochs
-        self.stop_reason_ = stop_reason
-        self.best_epoch_ = best[1]
-        self.best_score_ = best[0]
-        self.n_teacher_queries_ = teacher.n_queries
-        self.teacher_error_ = teacher_error
+        self.history_ = loop.history
+        self.n_iter_ = loop.epoch
+        self.stop_reason_ = loop.stop_reason
+        self.best_epoch_ = best_epoch
+        self.best_score_ = best_score
+        self.n_teacher_queries_ = loop.rows_sent
+        self.teacher_error_ = loop.teacher_error
         # for warm_start; the teacher itself only in memory, never in checkpoints
-        self._resume_state = {**final_state, "teacher_object": self.teacher}
+        self._resume_state = {**loop.state_dict(), "teacher_object": self.teacher}
         return self
 
-    def _validation_targets(self, validation_data, space, teacher, y_loc, y_scale, d):
+    def _callbacks(self, from_checkpoint, state):
+        """The run's callbacks: selection, the user's (copies), then those the
+        estimator's parameters ask for."""
+        user = self.callbacks or []
+        for cb in user:
+            if not isinstance(cb, Callback):
+                raise TypeError(
+                    "callbacks must be a list of skdistill.callbacks.Callback "
+                    f"instances; got {cb!r}."
+                )
+        callbacks = [BestStudent(), *copy.deepcopy(list(user))]
+        if self.checkpoint is not None:
+            skip = state["epoch"] if from_checkpoint else None
+            callbacks.append(
+                Checkpoint(self.checkpoint, self.checkpoint_every, skip_epoch=skip)
+            )
+        if self.max_teacher_queries is not None:
+            callbacks.append(QueryBudget(self.max_teacher_queries))
+        if self.verbose:
+            callbacks.append(ProgressBar())
+        return callbacks
+
+    def _label_validation(self, view, generator, validation_data, d):
+        """The synthetic validation set, labelled once through ``view``: it fixes
+        the target scale (set on ``view``) and is the first check of the teacher's
+        answers (shape, NaN/inf, exceptions). Returns the selection set
+        (``validation_data`` when given)."""
+        space = view.space
+        z_val = space.draw(self.n_validation, generator)
+        try:
+            t_val_raw = view.predict(space.to_raw(z_val).cpu().double().numpy())
+        except TeacherError as exc:
+            raise TeacherError(f"Labelling the synthetic validation set: {exc}") from exc
+        view.set_target_scale(*view.target_scale(t_val_raw))
+        if validation_data is None:
+            return z_val, view.standardize(t_val_raw)
+        return self._validation_targets(validation_data, view, d)
+
+    def _validation_targets(self, validation_data, view, d):
+        space = view.space
         if isinstance(validation_data, tuple) and len(validation_data) == 2:
             X_val, y_val = validation_data
         else:
@@ -802,7 +718,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
                 f"validation_data has {X_val.shape[1]} features; the input spec has {d}."
             )
         if y_val is None:
-            y_val = teacher.predict(X_val)
+            y_val = view.predict(X_val)
         else:
             y_val = check_array(
                 y_val, ensure_2d=False, dtype=np.float64, input_name="validation y"
@@ -823,10 +739,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         z = space.from_raw(
             torch.as_tensor(X_val, dtype=torch.float32, device=space.loc.device)
         )
-        t = torch.as_tensor(
-            (y_val - y_loc) / y_scale, dtype=torch.float32, device=space.loc.device
-        )
-        return z, t
+        return z, view.standardize(y_val)
 
     def to_compact(self):
         """The student alone, as a small regressor to ship without the teacher.
@@ -897,6 +810,24 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         return tags
 
 
+def _same(a, b):
+    """Whether a parameter value is its default (``==`` where it means equality)."""
+    if a is b:
+        return True
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except Exception:  # arrays, objects without a truth value
+        return False
+
+
+_DEFAULTS = {
+    key: param.default
+    for key, param in __import__("inspect")
+    .signature(DataFreeDistillRegressor.__init__)
+    .parameters.items()
+}
+
+
 def _check_device(device):
     """``device`` as a ``torch.device`` that works on this machine, or a ValueError
     saying why not (torch's own errors name neither the parameter nor the fix)."""
@@ -941,23 +872,6 @@ def _check_rows(name, check, *args, **kwargs):
         ) from None
 
 
-def _check_target_range(target_range):
-    """Check ``target_range`` in the teacher's units: two finite numbers, low <= high."""
-    if target_range is None:
-        return
-    try:
-        low, high = (float(v) for v in target_range)
-    except (TypeError, ValueError):
-        ok = False
-    else:
-        ok = np.isfinite(low) and np.isfinite(high) and low <= high
-    if not ok:
-        raise ValueError(
-            "target_range must be a pair (low, high) of finite numbers with low <= "
-            f"high, in the teacher's units; got {target_range!r}."
-        )
-
-
 def _check_warm_start(state, new, teacher):
     """Raise when parameters a warm start cannot change have changed. The teacher
     of the previous fit may have changed its hash (a callable counting its calls)."""
@@ -983,175 +897,3 @@ def _describe_changes(names):
     return ", ".join(words.get(n, n) for n in names)
 
 
-def _batch_budget(sampler, alpha, m):
-    """Generated and random samples per batch: ``m`` each, or all ``2 m`` of one kind
-    when alpha is 0 or 1 (or the sampler ignores alpha), as in the paper."""
-    if not sampler.uses_alpha or alpha == 0.0:
-        return 0, 2 * m
-    if alpha == 1.0:
-        return 2 * m, 0
-    return m, m
-
-
-def _weights(n_gen, n_other, alpha, device):
-    """Per-sample weights turning eq. 7 into one weighted sum over a joint batch:
-    ``alpha`` spread over the generated rows, ``1 - alpha`` over the others."""
-    if not n_gen:
-        alpha = 0.0
-    elif not n_other:
-        alpha = 1.0
-    return torch.cat(
-        [
-            torch.full((n_gen,), alpha / max(n_gen, 1)),
-            torch.full((n_other,), (1.0 - alpha) / max(n_other, 1)),
-        ]
-    ).to(device)
-
-
-def _as_generated(out):
-    return out if isinstance(out, Generated) else Generated(out)
-
-
-def _run_epoch(problem, sampler, trainer, alpha, m, nb, per_batch):
-    """One epoch of Algorithm 1: ``nb`` student updates on eq. 7.
-
-    With ``per_batch`` the generated samples of each batch are optimised against the
-    student as it is just before that batch (Algorithm 1 to the letter). Otherwise
-    the epoch's generated samples are optimised together against the student at the
-    start of the epoch, and labelled with the random samples in one teacher call:
-    ``nb`` times fewer, larger tensor operations (and teacher calls) for a student
-    that moves very little within an epoch.
-
-    Samplers that already know labels (differential evolution) are not asked twice,
-    and the other samples they had labelled (``Generated.extra_x``) are spread over
-    the epoch's batches with the random samples: every answer trains the student.
-
-    Returns the mean student loss (eq. 1) on generated and on other samples.
-    """
-    space, label_fn, gen = problem.space, problem.label_fn, problem.generator
-    device = space.loc.device
-    n_gen, n_rand = _batch_budget(sampler, alpha, m)
-    d = space.n_features
-    draws = space.draw(nb * (n_gen + n_rand), gen)
-    z_start = draws[: nb * n_gen]
-    z_rand = draws[nb * n_gen :]
-
-    if per_batch and n_gen:
-        t_rand = _label(label_fn, z_rand).view(nb, n_rand) if n_rand else None
-        z_rand = z_rand.view(nb, n_rand, d)
-        sq = []
-        for b in range(nb):
-            g = _as_generated(sampler.generate(z_start[b * n_gen : (b + 1) * n_gen]))
-            t_gen = g.t if g.t is not None else _label(label_fn, g.x)
-            z_other = [z_rand[b]] if n_rand else []
-            t_other = [t_rand[b]] if n_rand else []
-            if g.extra_x is not None:
-                z_other.append(g.extra_x)
-                t_other.append(g.extra_t)
-            sq.append(_step(trainer, alpha, g.x, t_gen, z_other, t_other))
-        return _mean_losses(sq, n_gen)
-
-    g = _as_generated(sampler.generate(z_start)) if n_gen else Generated(z_start)
-    if g.t is None and g.extra_x is None:
-        # the common case: label generated and random samples in one teacher call
-        z_all = torch.cat([g.x.view(nb, n_gen, d), z_rand.view(nb, n_rand, d)], 1)
-        t_all = _label(label_fn, z_all.view(nb * (n_gen + n_rand), d)).view(nb, -1)
-        weights = _weights(n_gen, n_rand, alpha, device)
-        sq = [trainer.step(z_all[b], t_all[b], weights) for b in range(nb)]
-        return _mean_losses(sq, n_gen)
-    t_rand = _label(label_fn, z_rand) if n_rand else z_rand[:, 0]
-    z_gen, t_gen = g.x.view(nb, n_gen, d), g.t.view(nb, n_gen)
-    z_rand, t_rand = z_rand.view(nb, n_rand, d), t_rand.view(nb, n_rand)
-    extra_z = g.extra_x.tensor_split(nb) if g.extra_x is not None else [None] * nb
-    extra_t = g.extra_t.tensor_split(nb) if g.extra_x is not None else [None] * nb
-    sq = []
-    for b in range(nb):
-        z_other = [z_rand[b]] + ([extra_z[b]] if extra_z[b] is not None else [])
-        t_other = [t_rand[b]] + ([extra_t[b]] if extra_t[b] is not None else [])
-        sq.append(_step(trainer, alpha, z_gen[b], t_gen[b], z_other, t_other))
-    return _mean_losses(sq, n_gen)
-
-
-def _label(label_fn, z):
-    with torch.no_grad():
-        return label_fn(z)
-
-
-def _step(trainer, alpha, z_gen, t_gen, z_other, t_other):
-    """One student update on generated rows and other (random, extra) rows."""
-    n_other = sum(len(z) for z in z_other)
-    z = torch.cat([z_gen, *z_other])
-    t = torch.cat([t_gen, *t_other])
-    return trainer.step(z, t, _weights(len(z_gen), n_other, alpha, z.device)), len(
-        z_gen
-    )
-
-
-def _mean_losses(sq_losses, n_gen):
-    """Mean eq. 1 loss of generated rows and of the other rows over an epoch."""
-    if sq_losses and isinstance(sq_losses[0], tuple):
-        gen = [s[:k] for s, k in sq_losses]
-        other = [s[k:] for s, k in sq_losses]
-    else:
-        gen = [s[:n_gen] for s in sq_losses]
-        other = [s[n_gen:] for s in sq_losses]
-    gen, other = torch.cat(gen), torch.cat(other)
-    loss_gen = float(gen.mean()) if len(gen) else float("nan")
-    loss_other = float(other.mean()) if len(other) else float("nan")
-    return loss_gen, loss_other
-
-
-def _teacher_mlp(teacher, space, y_loc, y_scale):
-    """Autograd-free standardized view of a float32 MLP teacher, or None."""
-    if not isinstance(teacher, TorchTeacher) or teacher.dtype != torch.float32:
-        return None
-    return FunctionalMLP.from_module(
-        teacher.module, space.loc, space.scale, y_loc, y_scale, fold_tanh=True
-    )
-
-
-def _standardized_teacher(teacher, space, y_loc, y_scale, teacher_mlp=None):
-    """Teacher in standardized units: ``z -> (T(loc + scale z) - y_loc) / y_scale``."""
-    if teacher_mlp is not None:
-        forward_mlp = teacher_mlp.forward
-
-        def teacher_fn(z):
-            teacher.n_queries += z.shape[0]
-            return forward_mlp(z)[0]
-    elif teacher.differentiable:
-        forward = teacher.forward
-
-        def teacher_fn(z):
-            teacher.n_queries += z.shape[0]
-            return (forward(space.to_raw(z)) - y_loc) / y_scale
-    else:
-        predict = teacher.predict_tensor
-
-        def teacher_fn(z):
-            return (predict(space.to_raw(z)) - y_loc) / y_scale
-
-    return teacher_fn
-
-
-def _progress(total, verbose, initial=0):
-    if not verbose:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=total, initial=initial, desc="distilling", unit="epoch", mininterval=0.5
-    )
-
-
-def _snapshot(epoch, trainer, generator, sampler, teacher, best):
-    """The training state at the start of ``epoch``, copied where it changes in
-    place: enough, with the fit's constants, to run the rest of the fit again."""
-    return {
-        "epoch": epoch,
-        "trainer": trainer.state_dict(),
-        "generator": generator.get_state(),
-        "sampler": sampler.state_dict(),
-        "n_queries": teacher.n_queries,
-        "n_cached": getattr(teacher, "n_cached", None),
-        "best": best,  # (score, epoch, weights): replaced, never changed in place
-    }

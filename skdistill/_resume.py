@@ -1,12 +1,14 @@
 """Resumable training: what a fit must keep to continue exactly where it stopped.
 
-A *run state* is a plain dict of tensors, numbers and lists (picklable, small): the
-constant part of a fit (seeds, target scaling, the labelled validation set) and the
-state at the start of one epoch (student weights and optimizer moments, the data
-generator, the sampler's own state, the teacher's query count, ``history_``, the best
-student). :class:`~skdistill.DataFreeDistillRegressor` keeps the last one for
-``warm_start`` and writes it to ``checkpoint`` files; a fit given one trains the
-remaining epochs exactly as the uninterrupted fit would have.
+A *run state* is what :meth:`skdistill._loop.TrainingLoop.state_dict` returns, a
+plain dict of tensors, numbers and lists (picklable, small): the constant part of a
+fit (seeds, target scaling, the labelled validation set) and the state between two
+epochs (student weights and optimizer moments, the data generator, the sampler's own
+state, the teacher's query counters, ``history_``, the best student).
+:class:`~skdistill.DataFreeDistillRegressor` keeps the last one for ``warm_start``
+and the :class:`~skdistill.callbacks.Checkpoint` callback writes it to files; a fit
+given one trains the remaining epochs exactly as the uninterrupted fit would have.
+This module hashes fit arguments and reads and writes the files.
 
 A *fingerprint* identifies the parameters and fit arguments a run state depends on:
 one hash per parameter, the same in every process, so that a mismatch can name what
@@ -21,6 +23,7 @@ import joblib
 import torch
 from joblib.hashing import NumpyHasher
 
+from ._loop import FORMAT
 from .teachers import Teacher
 
 __all__ = [
@@ -32,7 +35,6 @@ __all__ = [
     "save_checkpoint",
 ]
 
-FORMAT = 1
 # Parameters a run may change between a stop and its continuation: how long to train,
 # how to report and where to save, and how DE labels are spread (same results).
 FREE_PARAMS = frozenset(
@@ -44,6 +46,7 @@ FREE_PARAMS = frozenset(
         "checkpoint",
         "checkpoint_every",
         "de_workers",
+        "callbacks",
     }
 )
 

@@ -7,7 +7,8 @@ and inputs ``x`` (shape (n, d)) to a per-sample loss of shape (n,). An
 - eq. 1, the student loss: :func:`student_loss`;
 - eq. 5, direct optimisation: ``-(T-S)^2 + beta ||x||^2 + gamma S^2``,
   built by :func:`direct_objective`;
-- eq. 7, the mix of generated and random samples: :func:`mixed_student_loss`;
+- eq. 7, the mix of generated and random samples: :func:`mixed_weights`, per-sample
+  weights that turn ``alpha L_S(x_g) + (1 - alpha) L_S(x_p)`` into one weighted sum;
 - eq. 9, direct optimisation with target diversity (black-box case study):
   ``-epsilon (T-S)^2 + (1-epsilon) (T - y_rand)^2``, built by :func:`diversity_objective`.
 
@@ -29,7 +30,7 @@ __all__ = [
     "direct_objective",
     "diversity_objective",
     "student_loss",
-    "mixed_student_loss",
+    "mixed_weights",
 ]
 
 
@@ -38,9 +39,31 @@ def student_loss(t, s):
     return (t - s) ** 2
 
 
-def mixed_student_loss(loss_generated, loss_random, alpha):
-    """Eq. 7: ``alpha * L_S(x_g) + (1 - alpha) * L_S(x_p)`` on batch means."""
-    return alpha * loss_generated + (1.0 - alpha) * loss_random
+def mixed_weights(n_generated, n_other, alpha, device=None):
+    """Eq. 7 as per-sample weights: ``alpha L_S(x_g) + (1 - alpha) L_S(x_p)``.
+
+    The student loss of a joint batch, ``n_generated`` generated rows first and then
+    ``n_other`` random (or other labelled) rows, is ``sum(weights * loss)``: ``alpha``
+    spread evenly over the generated rows (the mean of eq. 1 on them) and
+    ``1 - alpha`` over the others. When one kind is absent the other gets the whole
+    weight, so that the sum stays a mean.
+
+    Examples
+    --------
+    >>> mixed_weights(2, 1, 0.5)
+    tensor([0.2500, 0.2500, 0.5000])
+    """
+    if not n_generated:
+        alpha = 0.0
+    elif not n_other:
+        alpha = 1.0
+    weights = torch.cat(
+        [
+            torch.full((n_generated,), alpha / max(n_generated, 1)),
+            torch.full((n_other,), (1.0 - alpha) / max(n_other, 1)),
+        ]
+    )
+    return weights if device is None else weights.to(device)
 
 
 class Term:

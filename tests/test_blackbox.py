@@ -279,16 +279,13 @@ def test_de_trust_region_keeps_members_near_their_start():
     from skdistill.objectives import direct_objective
     from skdistill.samplers import DifferentialEvolution, DistillProblem
     from skdistill.students import MLP
-    from skdistill.teachers import CallableTeacher
+    from skdistill.teachers import CallableTeacher, StandardizedTeacher
 
     space = StandardizedSpace(InputSpec(n_features=3))
     teacher = CallableTeacher(sum_of_squares)
 
-    def label(z):
-        return torch.as_tensor(teacher.predict(z.double().numpy()), dtype=z.dtype)
-
-    problem = DistillProblem(space, teacher, label, MLP(3, (4,)),
-                             torch.Generator().manual_seed(0), label_fn=label)
+    problem = DistillProblem(space, StandardizedTeacher(teacher, space, 0.0, 1.0),
+                             MLP(3, (4,)), torch.Generator().manual_seed(0))
     x0 = space.draw(20, torch.Generator().manual_seed(1))
     out = DifferentialEvolution(maxiter=6, radius=0.3).run(x0, problem,
                                                             direct_objective())
@@ -298,4 +295,4 @@ def test_de_trust_region_keeps_members_near_their_start():
     gaps = (out.x[:, None, :] - x0[None]).abs().amax(-1).amin(-1)
     assert gaps.max() <= 0.3 + 1e-5
     assert teacher.n_queries == 7 * 20 == len(out.x) + len(out.extra_x)
-    torch.testing.assert_close(out.t, label(out.x))
+    torch.testing.assert_close(out.t, problem.teacher.label(out.x))

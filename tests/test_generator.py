@@ -42,7 +42,7 @@ class CheckingGradients(GeneratorSampler):
         self._noise.set_state(state)  # the real step draws the same noise
         net = copy.deepcopy(self.generator_).requires_grad_(True)
         x = self.problem.space.project(net(noise))
-        t = self.problem.teacher_fn(x)
+        t = self.problem.teacher.forward(x)
         s = self.problem.student(x).reshape(-1)
         loss = direct_objective(self.beta, self.gamma)(t, s, x).mean()
         expected = torch.autograd.grad(loss, list(net.parameters()))
@@ -87,7 +87,8 @@ def test_registered_and_selectable_by_name(torch_teacher):
 
 
 def test_resolve_passes_only_accepted_defaults():
-    sampler = resolve_sampler("generator", lr=0.5, steps=7, beta=0.1, gamma=0.2)
+    params = dict(lr=0.5, steps=7, beta=0.1, gamma=0.2)
+    sampler = resolve_sampler("generator", params)
     assert (sampler.beta, sampler.gamma, sampler.generator_lr) == (0.1, 0.2, 1e-3)
     assert sampler.generator_steps == 1
 
@@ -181,9 +182,7 @@ def test_explicit_backpropagation_matches_autograd(student):
     est = DataFreeDistillRegressor(
         teacher,
         student=student,
-        sampler=CheckingGradients(**SMALL),
-        beta=0.1,
-        gamma=0.05,
+        sampler=CheckingGradients(**SMALL, beta=0.1, gamma=0.05),
         random_state=0,
         max_epochs=5,
         batches_per_epoch=2,

@@ -12,7 +12,7 @@ from skdistill.inputs import StandardizedSpace
 from skdistill.objectives import direct_objective
 from skdistill.samplers import DirectSampler, DistillProblem
 from skdistill.students import MLP
-from skdistill.teachers import TorchTeacher
+from skdistill.teachers import StandardizedTeacher, TorchTeacher
 
 ACTIVATIONS = [nn.Tanh, nn.ReLU, nn.Sigmoid, nn.Softplus]
 
@@ -84,20 +84,18 @@ def test_direct_sampler_fast_and_autograd_agree():
     teacher = TorchTeacher(net(3, (20,), nn.Tanh))
     space = StandardizedSpace(InputSpec(bounds=[(-1, 1), (0, 10), (5, 6)]))
     student = MLP(3, (6,))
-    label = lambda z: teacher.forward(space.to_raw(z))  # noqa: E731
+    view = StandardizedTeacher(teacher, space, 0.0, 1.0)
     kwargs = dict(
         space=space,
-        teacher=teacher,
-        teacher_fn=label,
+        teacher=view,
         student=student,
         generator=torch.Generator().manual_seed(0),
     )
+    # the fast path needs MLP views of both teacher and student; without the
+    # student's, the same sampler runs on autograd
+    assert view.mlp is not None
     fast_problem = DistillProblem(
-        **kwargs,
-        teacher_mlp=FunctionalMLP.from_module(
-            teacher.module, space.loc, space.scale, fold_tanh=True
-        ),
-        student_mlp=FunctionalMLP.from_module(student),
+        **kwargs, student_mlp=FunctionalMLP.from_module(student)
     )
     x0 = space.draw(64, torch.Generator().manual_seed(1))
     fast = DirectSampler(lr=0.05, steps=3, beta=0.1, gamma=0.2).setup(fast_problem)
@@ -118,9 +116,10 @@ def test_direct_steps_raise_student_loss():
     teacher = TorchTeacher(net(5, (50,), nn.Tanh))
     space = StandardizedSpace(InputSpec(n_features=5))
     student = MLP(5, (8,))
-    label = lambda z: teacher.forward(z)  # noqa: E731
+    view = StandardizedTeacher(teacher, space, 0.0, 1.0)
+    label = view.forward
     problem = DistillProblem(
-        space, teacher, label, student, torch.Generator().manual_seed(0)
+        space, view, student, torch.Generator().manual_seed(0)
     )
     sampler = DirectSampler().setup(problem)
     x0 = space.draw(500, problem.generator)

@@ -25,7 +25,7 @@ from skdistill.objectives import (
     standardize_objective,
 )
 from skdistill.samplers import DirectSampler, DistillProblem
-from skdistill.teachers import TorchTeacher
+from skdistill.teachers import StandardizedTeacher, TorchTeacher
 
 from .conftest import make_torch_teacher
 
@@ -141,8 +141,7 @@ def test_callable_term_drives_direct_optimisation():
     space = StandardizedSpace(InputSpec(n_features=3))
     problem = DistillProblem(
         space,
-        teacher,
-        teacher.forward,
+        StandardizedTeacher(teacher, space, 0.0, 1.0),
         make_torch_teacher(3, 4, seed=1),
         torch.Generator().manual_seed(0),
     )

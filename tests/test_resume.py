@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-import skdistill._estimator as estimator_module
 from skdistill import DataFreeDistillRegressor, RemoteTeacher
+from skdistill.callbacks import Callback
 from skdistill.teachers import TeacherError
 
 from .conftest import make_torch_teacher, sum_of_squares
@@ -51,19 +51,21 @@ def assert_same_run(resumed, full):
         full.n_iter_, full.best_epoch_, full.best_score_)
 
 
-def stop_after_epoch(monkeypatch, k, exc):
+class StopAfterEpoch(Callback):
     """Raise ``exc`` at the end of epoch ``k``, once: the whole epoch's changes
     (student steps, random draws, teacher rows) happened and must be undone."""
-    real, calls = estimator_module._run_epoch, {"n": 0}
 
-    def run_epoch(*args):
-        out = real(*args)
-        calls["n"] += 1
-        if calls["n"] == k + 1:
-            raise exc
-        return out
+    def __init__(self, k, exc):
+        self.k, self.exc, self.raised = k, exc, False
 
-    monkeypatch.setattr(estimator_module, "_run_epoch", run_epoch)
+    def on_epoch_end(self, loop):
+        if loop.epoch == self.k + 1 and not self.raised:
+            self.raised = True
+            raise self.exc
+
+
+def stop_after_epoch(k, exc):
+    return [StopAfterEpoch(k, exc)]
 
 
 @pytest.fixture(scope="module")
@@ -74,14 +76,12 @@ def full_runs():
 
 # ------------------------------------------------- stop, then warm_start: the same
 @pytest.mark.parametrize("case", list(CASES))
-def test_interrupted_and_warm_started_equals_uninterrupted(case, full_runs,
-                                                          monkeypatch):
-    stop_after_epoch(monkeypatch, 3, KeyboardInterrupt)
-    est = _make(case).fit(bounds=BOUNDS)
+def test_interrupted_and_warm_started_equals_uninterrupted(case, full_runs):
+    est = _make(case, callbacks=stop_after_epoch(3, KeyboardInterrupt))
+    est.fit(bounds=BOUNDS)
     assert est.stop_reason_ == "interrupted" and est.n_iter_ == 3
     assert len(est.history_["epoch"]) == 3
-    monkeypatch.undo()
-    est.set_params(warm_start=True).fit(bounds=BOUNDS)
+    est.set_params(warm_start=True, callbacks=None).fit(bounds=BOUNDS)
     assert est.stop_reason_ == "max_epochs"
     assert_same_run(est, full_runs[case])
 
@@ -192,12 +192,10 @@ def _dump(obj, path):
 
 
 # ------------------------------------------------------------------ checkpoints
-def test_checkpoint_resumes_in_a_new_estimator_and_is_kept(tmp_path, full_runs,
-                                                            monkeypatch):
+def test_checkpoint_resumes_in_a_new_estimator_and_is_kept(tmp_path, full_runs):
     path = tmp_path / "run.joblib"
-    stop_after_epoch(monkeypatch, 5, KeyboardInterrupt)
-    _make("generator", checkpoint=path, checkpoint_every=4).fit(bounds=BOUNDS)
-    monkeypatch.undo()
+    _make("generator", checkpoint=path, checkpoint_every=4,
+          callbacks=stop_after_epoch(5, KeyboardInterrupt)).fit(bounds=BOUNDS)
     assert joblib.load(path)["epoch"] == 5  # written when training stopped
     est = _make("generator", checkpoint=path, checkpoint_every=4).fit(bounds=BOUNDS)
     assert_same_run(est, full_runs["generator"])
@@ -306,8 +304,7 @@ def test_a_crashed_process_resumes_from_its_checkpoint(tmp_path, full_runs):
           f"{got['rows']}, saved {h[4]}; crashed process sent {crash_after + 1}+")
 
 
-def test_resume_with_a_cached_remote_teacher_pays_no_row_twice(tmp_path,
-                                                               monkeypatch):
+def test_resume_with_a_cached_remote_teacher_pays_no_row_twice(tmp_path):
     from .test_remote_teacher import Service
 
     path, cache = tmp_path / "run.joblib", tmp_path / "cache"
@@ -318,11 +315,10 @@ def test_resume_with_a_cached_remote_teacher_pays_no_row_twice(tmp_path,
         full.fit(bounds=BOUNDS)
     h = full.history_["n_teacher_queries"]
     with Service() as service:
-        stop_after_epoch(monkeypatch, 4, KeyboardInterrupt)  # epoch 4 was labelled
-        first = DataFreeDistillRegressor(RemoteTeacher(service.url, cache=cache),
-                                         random_state=0, **{**FAST, **params})
+        first = DataFreeDistillRegressor(  # epoch 4 was labelled, then cut
+            RemoteTeacher(service.url, cache=cache), random_state=0,
+            callbacks=stop_after_epoch(4, KeyboardInterrupt), **{**FAST, **params})
         first.fit(bounds=BOUNDS)
-        monkeypatch.undo()
         assert first.stop_reason_ == "interrupted" and service.rows == h[4]
         est = DataFreeDistillRegressor(RemoteTeacher(service.url, cache=cache),
                                        random_state=0, **{**FAST, **params})

@@ -4,7 +4,14 @@
 estimator's ``sampler`` parameter (a name, a class or an instance) into a fresh sampler.
 """
 
-from ._base import SAMPLERS, DistillProblem, Sampler, register_sampler, resolve_sampler
+from ._base import (
+    SAMPLERS,
+    DistillProblem,
+    Sampler,
+    build_objective,
+    register_sampler,
+    resolve_sampler,
+)
 from ._de import DifferentialEvolution, Generated
 from ._direct import DirectSampler
 from ._generator import GeneratorSampler
@@ -16,6 +23,7 @@ __all__ = [
     "Sampler",
     "register_sampler",
     "resolve_sampler",
+    "build_objective",
     "RandomSampler",
     "DirectSampler",
     "DifferentialEvolution",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+from sklearn.base import BaseEstimator, clone
+
+from ..objectives import direct_objective, diversity_objective, standardize_objective
 
 __all__ = [
     "Sampler",
@@ -13,6 +16,7 @@ __all__ = [
     "SAMPLERS",
     "register_sampler",
     "resolve_sampler",
+    "build_objective",
 ]
 
 
@@ -24,43 +28,51 @@ class DistillProblem:
     ----------
     space : StandardizedSpace
         Draws and projections of inputs.
-    teacher : Teacher
-        The adapter (``teacher.differentiable`` says whether gradients exist).
-    teacher_fn : callable
-        Standardized teacher ``z -> (T(to_raw(z)) - y_loc) / y_scale``; differentiable
-        when the teacher is, and counted in the teacher's queries.
+    teacher : StandardizedTeacher
+        The teacher in standardized units
+        (:class:`~skdistill.teachers.StandardizedTeacher`): ``forward(z)``
+        (differentiable when ``teacher.differentiable``), ``label(z)`` (no
+        gradients, may be faster), ``mlp`` (an autograd-free view of a plain MLP
+        teacher, or None) with ``mlp_forward``/``mlp_backward_input``, and the
+        target scaling ``y_loc``/``y_scale`` (``t = (y - y_loc) / y_scale``).
+        Every row it is asked about is counted in the teacher's queries.
     student : torch.nn.Module
         The student core being trained (standardized in and out); samplers read it and
         must not update it.
     generator : torch.Generator
         Source of the sampler's own randomness.
-    label_fn : callable
-        Standardized teacher for labelling, without gradients (may be faster).
-    y_loc, y_scale : float
-        Standardization of the teacher's outputs: ``t = (y - y_loc) / y_scale``.
-    teacher_mlp, student_mlp : FunctionalMLP or None
-        Autograd-free views of teacher (standardized) and student when both are plain
-        MLPs; samplers may use them for speed, with the same results.
+    student_mlp : FunctionalMLP or None
+        Autograd-free view of the student when it is a plain MLP; samplers may use it
+        (with ``teacher.mlp``) for speed, with the same results.
     """
 
     space: object
     teacher: object
-    teacher_fn: object
     student: torch.nn.Module
     generator: torch.Generator
-    label_fn: object = None
-    y_loc: float = 0.0
-    y_scale: float = 1.0
-    teacher_mlp: object = None
     student_mlp: object = None
 
+    @property
+    def y_loc(self):
+        return self.teacher.y_loc
 
-class Sampler:
+    @property
+    def y_scale(self):
+        return self.teacher.y_scale
+
+
+class Sampler(BaseEstimator):
     """Base class of the synthetic-data strategies (paper section 3.2).
 
     A sampler turns starting points ``x0`` drawn from the input spec into the
     generated batch ``x_g`` of Algorithm 1 (line 5). Subclasses override
     :meth:`generate`, and :meth:`setup` when they need per-fit state.
+
+    A sampler owns its parameters, as a scikit-learn estimator does: ``__init__``
+    stores them, ``_parameter_constraints`` declares what they may be, and the
+    estimator checks them (``_validate_params``) when ``fit`` resolves
+    ``sampler=`` into ``sampler_``. ``get_params``/``set_params`` make them tunable
+    as ``sampler__<name>`` in :class:`~sklearn.model_selection.GridSearchCV`.
 
     Attributes
     ----------
@@ -70,6 +82,19 @@ class Sampler:
     """
 
     uses_alpha = True
+    _parameter_constraints: dict = {}
+
+    def check_params(self):
+        """Validate the parameters (``_parameter_constraints``, then
+        :meth:`_check_params` for what constraints cannot say); called by
+        :func:`resolve_sampler`."""
+        self._validate_params()
+        self._check_params()
+        return self
+
+    def _check_params(self):
+        """Checks beyond ``_parameter_constraints``; raise a ValueError naming the
+        parameter."""
 
     def setup(self, problem):
         """Bind to the fit's :class:`DistillProblem`; called once at the start of fit."""
@@ -92,24 +117,16 @@ class Sampler:
         (learned weights, optimizer moments, random streams of its own), copied; or
         None when it carries nothing.
 
-        The estimator saves it at the start of every epoch and gives it back to
+        The training loop saves it at the start of every epoch and gives it back to
         :meth:`load_state_dict` after :meth:`setup` when training resumes
         (``warm_start``, ``checkpoint``). Samplers whose :meth:`generate` depends
         on earlier calls override both; randomness drawn from
-        ``problem.generator`` is saved by the estimator.
+        ``problem.generator`` is saved by the loop.
         """
         return None
 
     def load_state_dict(self, state):
         """Restore what :meth:`state_dict` returned (called after :meth:`setup`)."""
-
-    def __repr__(self):
-        params = ", ".join(
-            f"{k}={v!r}"
-            for k, v in vars(self).items()
-            if not k.startswith("_") and k != "problem"
-        )
-        return f"{type(self).__name__}({params})"
 
 
 SAMPLERS: dict[str, type[Sampler]] = {}
@@ -126,31 +143,89 @@ def register_sampler(name):
     return deco
 
 
-def resolve_sampler(sampler, **defaults):
-    """A fresh sampler from a registered name, a ``Sampler`` class or instance.
-
-    ``defaults`` are keyword arguments offered to a class built from a name or a
-    class; only those its constructor accepts are passed. Instances are deep-copied
-    so the user's object is never bound to a fit.
-    """
-    import inspect
-
+def _sampler_class(sampler):
     if isinstance(sampler, str):
         try:
-            cls = SAMPLERS[sampler]
+            return SAMPLERS[sampler]
         except KeyError:
             raise ValueError(
                 f"Unknown sampler {sampler!r}. Valid names: {sorted(SAMPLERS)}; or pass a "
                 "skdistill.samplers.Sampler subclass or instance."
             ) from None
-    elif isinstance(sampler, type) and issubclass(sampler, Sampler):
-        cls = sampler
-    elif isinstance(sampler, Sampler):
-        return copy.deepcopy(sampler)
+    if isinstance(sampler, type) and issubclass(sampler, Sampler):
+        return sampler
+    raise TypeError(
+        f"sampler must be one of {sorted(SAMPLERS)}, a Sampler subclass or instance; "
+        f"got {sampler!r}."
+    )
+
+
+def resolve_sampler(sampler, params=None, changed=None):
+    """A fresh, validated sampler from a registered name, a class or an instance.
+
+    Parameters
+    ----------
+    sampler : str, Sampler subclass or Sampler instance
+    params : dict, default=None
+        Sampler parameters the estimator holds (``{"lr": 0.1, ...}``, in the
+        sampler's names). Those the sampler takes build a sampler named by a string
+        or a class; the others are parameters of other samplers, unused here (as
+        ``beta`` is with ``sampler="random"``).
+    changed : set of str, default=None
+        The names in ``params`` the user set to other values than their defaults
+        (all of them when None). An instance is never overridden: given with any, a ValueError says where to
+        set them. Instances are cloned (:func:`sklearn.base.clone`), so the user's
+        object is never bound to a fit.
+    """
+    params = dict(params or {})
+    changed = set(params) if changed is None else set(changed)
+    if isinstance(sampler, Sampler):
+        if changed:
+            names = ", ".join(f"{k}={params[k]!r}" for k in sorted(changed))
+            kind = type(sampler).__name__
+            raise ValueError(
+                f"The estimator got sampler parameters ({names}) and a {kind} "
+                f"instance as sampler, which keeps its own parameters: these would "
+                f"be ignored. Set them on the sampler instead ({kind}(...), or "
+                "sampler__<name> in set_params and GridSearchCV), or pass the "
+                "sampler by name."
+            )
+        return clone(sampler).check_params()
+    cls = _sampler_class(sampler)
+    accepted = set(cls._get_param_names())
+    return cls(**{k: v for k, v in params.items() if k in accepted}).check_params()
+
+
+def check_target_range(target_range):
+    """``target_range`` as two finite floats, low <= high (the teacher's units)."""
+    if target_range is None:
+        return None
+    try:
+        low, high = (float(v) for v in target_range)
+    except (TypeError, ValueError):
+        ok = False
     else:
-        raise TypeError(
-            f"sampler must be one of {sorted(SAMPLERS)}, a Sampler subclass or instance; "
-            f"got {sampler!r}."
+        ok = np.isfinite(low) and np.isfinite(high) and low <= high
+    if not ok:
+        raise ValueError(
+            "target_range must be a pair (low, high) of finite numbers with low <= "
+            f"high, in the teacher's units; got {target_range!r}."
         )
-    accepted = inspect.signature(cls).parameters
-    return cls(**{k: v for k, v in defaults.items() if k in accepted})
+    return low, high
+
+
+def build_objective(problem, objective=None, *, beta=1e-5, gamma=1e-5,
+                    target_range=None, epsilon=0.05):
+    """The objective a sampler minimises, in the standardized units it works in.
+
+    ``objective`` (eq. 8 terms, callables...) when given; else eq. 9 when a
+    ``target_range`` is given; else eq. 5 with ``beta`` and ``gamma``. Target
+    values (``target_range``, a term's ``values`` or ``target_range``) are in the
+    teacher's units wherever the objective was given, and this is the one place
+    they are converted (:func:`~skdistill.objectives.standardize_objective`).
+    """
+    if objective is None and target_range is not None:
+        objective = diversity_objective(epsilon, check_target_range(target_range))
+    if objective is None:
+        return direct_objective(beta, gamma)
+    return standardize_objective(objective, problem.y_loc, problem.y_scale)

@@ -16,15 +16,21 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from numbers import Integral
 
 import numpy as np
 import torch
 from scipy.optimize import differential_evolution
 
-from ..teachers import TeacherError
+__all__ = ["Generated", "DifferentialEvolution", "DE_STRATEGIES"]
 
-__all__ = ["Generated", "DifferentialEvolution"]
+# the mutation strategies of scipy.optimize.differential_evolution
+DE_STRATEGIES = tuple(
+    f"{base}{kind}"
+    for kind in ("bin", "exp")
+    for base in ("best1", "best2", "rand1", "rand2", "randtobest1", "currenttobest1")
+)
 
 # Box half-width (standardized units) for features the spec leaves unbounded.
 _UNBOUNDED_SPAN = 4.0
@@ -133,15 +139,17 @@ class DifferentialEvolution:
             )
         workers = self.workers
         if workers is None or problem.teacher.differentiable:
-            parts = self._run_all(x0, size, problem, objective, problem.label_fn)
+            parts = self._run_all(x0, size, problem, objective, problem.teacher.label)
         elif callable(workers):
-            label = _ChunkedLabel(problem, workers, MAP_CHUNKS)
+            label = partial(problem.teacher.label_chunked, map_fn=workers,
+                            n_chunks=MAP_CHUNKS)
             parts = self._run_all(x0, size, problem, objective, label)
         elif isinstance(workers, Integral) and not isinstance(workers, bool):
             if workers < 1:
                 raise ValueError(f"workers must be at least 1; got {workers}.")
             with ThreadPoolExecutor(int(workers)) as pool:
-                label = _ChunkedLabel(problem, pool.map, int(workers))
+                label = partial(problem.teacher.label_chunked, map_fn=pool.map,
+                                n_chunks=int(workers))
                 parts = self._run_all(x0, size, problem, objective, label)
         else:
             raise TypeError(
@@ -242,54 +250,6 @@ class DifferentialEvolution:
             keep[idx_t] = False
         keep = keep.to(device)
         return Generated(z_final, t_final, z_all[keep], t_all[keep])
-
-
-class _TeacherChunk:
-    """Label one chunk of raw rows with a private shallow copy of the teacher.
-
-    Returns the answers and the rows the copy counted (and served from a cache), which
-    the caller adds to the fit's teacher: exact counts whether the chunk ran in a
-    thread, another process or on a cluster. Picklable when the teacher is.
-    """
-
-    def __init__(self, teacher):
-        self.teacher = teacher
-
-    def __call__(self, X):
-        teacher = self.teacher.fresh_copy()
-        y = teacher.predict(X)
-        return y, teacher.n_queries, getattr(teacher, "n_cached", 0)
-
-
-class _ChunkedLabel:
-    """``problem.label_fn`` of a black-box teacher, with the rows of each call split
-    into ``n_chunks`` chunks labelled through ``map_fn``, answers in row order."""
-
-    def __init__(self, problem, map_fn, n_chunks):
-        self.problem = problem
-        self.map_fn = map_fn
-        self.n_chunks = n_chunks
-
-    def __call__(self, z):
-        problem = self.problem
-        x = problem.space.to_raw(z)
-        rows = x.detach().cpu().double().numpy()
-        chunks = np.array_split(rows, max(1, min(self.n_chunks, len(rows))))
-        answers = list(self.map_fn(_TeacherChunk(problem.teacher), chunks))
-        if len(answers) != len(chunks):
-            # not a TypeError: scipy would replace it with its own message
-            raise TeacherError(
-                f"workers(func, chunks) returned {len(answers)} results for "
-                f"{len(chunks)} chunks; it must return one result per item, in order, "
-                "as map does."
-            )
-        problem.teacher._count(
-            sum(a[1] for a in answers), cached=sum(a[2] for a in answers)
-        )
-        y = np.concatenate([a[0] for a in answers])
-        # the same conversions as Teacher.predict_tensor and the estimator's label_fn
-        t = torch.as_tensor(y, dtype=x.dtype, device=x.device)
-        return (t - problem.y_loc) / problem.y_scale
 
 
 def _student_predict(problem, z):

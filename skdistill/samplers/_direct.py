@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import torch
+from numbers import Integral, Real
 
-from ..objectives import direct_objective, diversity_objective
-from ._base import Sampler, register_sampler
-from ._de import DifferentialEvolution
+import torch
+from sklearn.base import clone
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..objectives import as_objective
+from ._base import Sampler, build_objective, check_target_range, register_sampler
+from ._de import DE_STRATEGIES, DifferentialEvolution
+from ._gradient import objective_gradient
 
 __all__ = ["DirectSampler"]
 
@@ -37,10 +42,11 @@ class DirectSampler(Sampler):
         Number of gradient steps.
     beta, gamma : float, default=1e-5
         Weights of the input and student-output penalties of eq. 5.
-    objective : callable, default=None
-        ``objective(t, s, x) -> per-sample loss`` to minimise instead of eq. 5/9
-        (see :mod:`skdistill.objectives`; an ``Objective`` with closed-form ``grad``
-        runs faster on MLPs).
+    objective : Objective, list of terms, str, tuple or callable, default=None
+        What to minimise instead of eq. 5/9 (see
+        :func:`~skdistill.objectives.as_objective`; an ``Objective`` with
+        closed-form ``grad`` runs faster on MLPs). Target values of diversity terms
+        are in the teacher's units, here as on the estimator.
     rms_decay : float, default=0.99
         RMSprop smoothing constant (torch's default).
     optimizer : {"auto", "gradient", "de"}, default="auto"
@@ -59,7 +65,22 @@ class DirectSampler(Sampler):
         See :class:`~skdistill.samplers.DifferentialEvolution` (``workers``).
     """
 
-    OPTIMIZERS = ("auto", "gradient", "de")
+    _parameter_constraints: dict = {
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "steps": [Interval(Integral, 0, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "objective": [None, list, tuple, str, callable],
+        "rms_decay": [Interval(Real, 0, 1, closed="left")],
+        "optimizer": [StrOptions({"auto", "gradient", "de"})],
+        "target_range": [tuple, list, None],
+        "epsilon": [Interval(Real, 0, 1, closed="right")],
+        "de_strategy": [StrOptions(set(DE_STRATEGIES))],
+        "de_maxiter": [Interval(Integral, 1, None, closed="left")],
+        "de_popsize": [Interval(Integral, 5, None, closed="left"), None],
+        "de_radius": [Interval(Real, 0, None, closed="neither"), None],
+        "de_workers": [Interval(Integral, 1, None, closed="left"), callable, None],
+    }
 
     def __init__(
         self,
@@ -93,11 +114,19 @@ class DirectSampler(Sampler):
         self.de_radius = de_radius
         self.de_workers = de_workers
 
+    def _check_params(self):
+        check_target_range(self.target_range)
+        if self.objective is not None:
+            as_objective(self.objective)  # unknown term names fail here
+
+    def __sklearn_clone__(self):
+        # a pool's map or a dask client is shared, not copied
+        params = self.get_params(deep=False)
+        workers = params.pop("de_workers")
+        return type(self)(**{k: clone(v, safe=False) for k, v in params.items()},
+                          de_workers=workers)
+
     def setup(self, problem):
-        if self.optimizer not in self.OPTIMIZERS:
-            raise ValueError(
-                f"Unknown optimizer {self.optimizer!r}; valid: {list(self.OPTIMIZERS)}."
-            )
         differentiable = problem.teacher.differentiable
         if self.optimizer == "gradient" and not differentiable:
             raise ValueError(
@@ -120,19 +149,15 @@ class DirectSampler(Sampler):
             if use_de
             else None
         )
-        self._objective = self._build_objective(problem)
-        return super().setup(problem)
-
-    def _build_objective(self, problem):
-        if self.objective is not None:
-            return self.objective
-        if self.target_range is None:
-            return direct_objective(self.beta, self.gamma)
-        low, high = (float(v) for v in self.target_range)
-        y_loc, y_scale = problem.y_loc, problem.y_scale
-        return diversity_objective(
-            self.epsilon, ((low - y_loc) / y_scale, (high - y_loc) / y_scale)
+        self._objective = build_objective(
+            problem,
+            self.objective,
+            beta=self.beta,
+            gamma=self.gamma,
+            target_range=self.target_range,
+            epsilon=self.epsilon,
         )
+        return super().setup(problem)
 
     def query_cost(self, n):
         """Teacher rows spent to generate ``n`` labelled samples."""
@@ -150,43 +175,14 @@ class DirectSampler(Sampler):
         return self._gradient_descent(x0)
 
     def _gradient_descent(self, x0):
-        """RMSprop on the inputs (torch's update rule, written out to save overhead)."""
+        """``steps`` RMSprop steps on the inputs, each followed by the projection."""
         problem = self.problem
-        fast = (
-            problem.teacher_mlp is not None
-            and problem.student_mlp is not None
-            and getattr(self._objective, "has_grad", False)
-        )
-        gradient = self._mlp_gradient if fast else self._autograd_gradient
         project, lr, decay = problem.space.project, self.lr, self.rms_decay
         x = x0
         square_avg = torch.zeros_like(x0)
         for _ in range(self.steps):
-            grad = gradient(x)
+            grad = objective_gradient(problem, self._objective, x)
             with torch.no_grad():
                 square_avg.mul_(decay).addcmul_(grad, grad, value=1.0 - decay)
                 x = project(x.addcdiv(grad, square_avg.sqrt().add_(1e-8), value=-lr))
         return x
-
-    def _autograd_gradient(self, x):
-        """Gradient of the batch-mean objective with respect to ``x``."""
-        with torch.enable_grad():
-            x = x.detach().requires_grad_(True)
-            t = self.problem.teacher_fn(x)
-            s = self.problem.student(x).reshape(-1)
-            (grad,) = torch.autograd.grad(self._objective(t, s, x).mean(), x)
-        return grad
-
-    def _mlp_gradient(self, x):
-        """The same gradient by explicit backpropagation through both MLPs."""
-        problem = self.problem
-        problem.teacher.n_queries += x.shape[0]
-        t, t_inputs = problem.teacher_mlp.forward(x)
-        s, s_inputs = problem.student_mlp.forward(x)
-        g_t, g_s, g_x = self._objective.grad(t, s, x, 1.0 / x.shape[0])
-        grad = g_x if g_x is not None else torch.zeros_like(x)
-        if g_t is not None:
-            grad = grad.add_(problem.teacher_mlp.backward_input(t_inputs, g_t))
-        if g_s is not None:
-            grad = grad.add_(problem.student_mlp.backward_input(s_inputs, g_s))
-        return grad

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 import torch
+from sklearn.utils._param_validation import Interval
 
 from .._mlp import FlatRMSprop, flatten_parameters
-from ..objectives import direct_objective
-from ._base import Sampler, register_sampler
+from ..objectives import as_objective
+from ._base import Sampler, build_objective, check_target_range, register_sampler
+from ._gradient import objective_gradient
 
 __all__ = ["GeneratorSampler"]
 
@@ -53,8 +57,15 @@ class GeneratorSampler(Sampler):
         RMSprop weight decay of the generator.
     beta, gamma : float, default=1e-5
         Weights of ``||x||^2`` and ``S(x)^2`` in eq. 3 (standardized units).
-    objective : callable, default=None
-        ``objective(t, s, x) -> per-sample loss`` to minimise instead of eq. 3.
+    objective : Objective, list of terms, str, tuple or callable, default=None
+        What to minimise instead of eq. 3 (see
+        :func:`~skdistill.objectives.as_objective`); target values in the
+        teacher's units.
+    target_range : (float, float) or None, default=None
+        Range of the teacher's outputs (its units): the generator then minimises
+        eq. 9 instead of eq. 3, as :class:`~skdistill.samplers.DirectSampler` does.
+    epsilon : float, default=0.05
+        Weight of the disagreement in eq. 9.
 
     Attributes
     ----------
@@ -75,6 +86,19 @@ class GeneratorSampler(Sampler):
     5
     """
 
+    _parameter_constraints: dict = {
+        "generator_lr": [Interval(Real, 0, None, closed="neither")],
+        "generator_steps": [Interval(Integral, 0, None, closed="left")],
+        "noise_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden": [Interval(Integral, 1, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "objective": [None, list, tuple, str, callable],
+        "target_range": [tuple, list, None],
+        "epsilon": [Interval(Real, 0, 1, closed="right")],
+    }
+
     def __init__(
         self,
         generator_lr=1e-3,
@@ -85,6 +109,8 @@ class GeneratorSampler(Sampler):
         beta=1e-5,
         gamma=1e-5,
         objective=None,
+        target_range=None,
+        epsilon=0.05,
     ):
         self.generator_lr = generator_lr
         self.generator_steps = generator_steps
@@ -94,6 +120,13 @@ class GeneratorSampler(Sampler):
         self.beta = beta
         self.gamma = gamma
         self.objective = objective
+        self.target_range = target_range
+        self.epsilon = epsilon
+
+    def _check_params(self):
+        check_target_range(self.target_range)
+        if self.objective is not None:
+            as_objective(self.objective)
 
     def setup(self, problem):
         if not problem.teacher.differentiable:
@@ -103,10 +136,6 @@ class GeneratorSampler(Sampler):
                 "sampler='random' for this teacher (or a differentiable teacher: a "
                 "torch module or a skorch net)."
             )
-        for name, low in (("noise_dim", 1), ("hidden", 1), ("generator_steps", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}.")
         device = problem.space.loc.device
         dtype = problem.space.loc.dtype
         # The generator's own stream, seeded from the fit's: initialization and noise
@@ -136,7 +165,14 @@ class GeneratorSampler(Sampler):
             flat, grad, self.generator_lr, weight_decay=self.weight_decay
         )
         self.generator_ = net
-        self._objective = self.objective or direct_objective(self.beta, self.gamma)
+        self._objective = build_objective(
+            problem,
+            self.objective,
+            beta=self.beta,
+            gamma=self.gamma,
+            target_range=self.target_range,
+            epsilon=self.epsilon,
+        )
         self.n_steps_ = 0
         return super().setup(problem)
 
@@ -198,7 +234,7 @@ class GeneratorSampler(Sampler):
         begin = getattr(self._objective, "begin", None)
         if begin is not None:  # objectives with their own randomness (eq. 9)
             begin(n, self._noise)
-        loss, g = self._objective_and_input_gradient(z)
+        loss, g = objective_gradient(self.problem, self._objective, z, with_loss=True)
         if self.problem.space.bounded:
             g = g.masked_fill_(z != x, 0.0)  # no gradient through clipped coordinates
         gW1, gb1, gW2, gb2 = self._grads
@@ -210,35 +246,3 @@ class GeneratorSampler(Sampler):
         self._optimizer.step()
         self.n_steps_ += 1
         return loss
-
-    def _objective_and_input_gradient(self, x):
-        """Batch-mean objective at ``x`` and its gradient with respect to ``x``.
-
-        Plain MLP teacher and student are differentiated by explicit backpropagation
-        (:mod:`skdistill._mlp`), anything else by autograd; both give the same result.
-        """
-        problem = self.problem
-        if (
-            problem.teacher_mlp is not None
-            and problem.student_mlp is not None
-            and getattr(self._objective, "has_grad", False)
-        ):
-            problem.teacher.n_queries += x.shape[0]
-            with torch.no_grad():
-                t, t_inputs = problem.teacher_mlp.forward(x)
-                s, s_inputs = problem.student_mlp.forward(x)
-                loss = float(self._objective(t, s, x).mean())
-                g_t, g_s, g_x = self._objective.grad(t, s, x, 1.0 / x.shape[0])
-                grad = g_x if g_x is not None else torch.zeros_like(x)
-                if g_t is not None:
-                    grad = grad.add_(problem.teacher_mlp.backward_input(t_inputs, g_t))
-                if g_s is not None:
-                    grad = grad.add_(problem.student_mlp.backward_input(s_inputs, g_s))
-            return loss, grad
-        with torch.enable_grad():
-            x = x.detach().requires_grad_(True)
-            t = problem.teacher_fn(x)
-            s = problem.student(x).reshape(-1)
-            loss = self._objective(t, s, x).mean()
-            (grad,) = torch.autograd.grad(loss, x)
-        return float(loss.detach()), grad

@@ -1,4 +1,6 @@
-"""The teacher interface and the dispatch from user objects to adapters."""
+"""The teacher interface: the :class:`Teacher` base class, its errors and the checks
+every adapter shares. Nothing here imports an adapter; the dispatch from user objects
+to adapters lives in :mod:`skdistill.teachers._dispatch`."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import threading
 import numpy as np
 import torch
 
-__all__ = ["Teacher", "TeacherError", "as_teacher"]
+__all__ = ["Teacher", "TeacherError"]
 
 
 # One lock for every teacher's counters: several threads may query one teacher (a
@@ -53,13 +55,36 @@ class Teacher:
             teacher.n_cached = 0
         return teacher
 
-    def _count(self, n, cached=0):
+    def count(self, n, cached=0):
         """Add ``n`` rows to :attr:`n_queries` (and ``cached`` to ``n_cached``),
-        thread-safely."""
+        under one lock shared by every teacher.
+
+        The single place where rows are counted: :meth:`predict` calls it, and so
+        does :class:`~skdistill.teachers.StandardizedTeacher` for the rows it sends
+        through :meth:`forward` or the fast MLP path."""
         with _COUNT_LOCK:
             self.n_queries += n
             if cached:
                 self.n_cached += cached
+
+    def state_dict(self):
+        """The counters, for :meth:`TrainingLoop.state_dict
+        <skdistill._loop.TrainingLoop.state_dict>` (resume keeps the count)."""
+        return {"n_queries": self.n_queries, "n_cached": getattr(self, "n_cached", None)}
+
+    def load_state_dict(self, state):
+        """Restore the counters saved by :meth:`state_dict`."""
+        with _COUNT_LOCK:
+            self.n_queries = state["n_queries"]
+            if state["n_cached"] is not None:
+                self.n_cached = state["n_cached"]
+
+    def for_image_shape(self, shape):
+        """The teacher for flattened image rows of ``shape`` (C, H, W).
+
+        Black boxes receive the flat rows as they are; differentiable adapters
+        override this to reshape before their module."""
+        return self
 
     # -- to implement -------------------------------------------------------------
     def _predict_numpy(self, X):  # pragma: no cover - interface
@@ -78,7 +103,7 @@ class Teacher:
         """Predict on a NumPy array, checked; returns float64 of shape (n,)."""
         X = np.ascontiguousarray(X, dtype=np.float64)
         n = X.shape[0]
-        self._count(n)
+        self.count(n)
         try:
             y = self._predict_numpy(X)
         except TeacherError:
@@ -92,7 +117,7 @@ class Teacher:
     def predict_tensor(self, x):
         """Predict on a tensor without gradients; returns a tensor of shape (n,)."""
         if self.differentiable:
-            self._count(x.shape[0])
+            self.count(x.shape[0])
             with torch.no_grad():
                 return self.forward(x)
         y = self.predict(x.detach().cpu().double().numpy())
@@ -178,43 +203,3 @@ def check_number(name, value, *, integer=False, minimum=0, strict=True, none=Fal
             f"{name} must be {allowed}{' or None' if none else ''}, got {value!r}."
         )
     return value
-
-
-def as_teacher(teacher, device="cpu"):
-    """Wrap ``teacher`` in the adapter that fits it.
-
-    - :class:`Teacher` instances are used as they are;
-    - ``torch.nn.Module`` -> :class:`~skdistill.teachers.TorchTeacher`;
-    - fitted skorch ``NeuralNet`` -> :class:`~skdistill.teachers.SkorchTeacher`;
-    - scikit-learn models with an exact torch translation (``MLPRegressor``, linear
-      models, Pipelines of scalers and ``PolynomialFeatures`` in front of them,
-      ``TransformedTargetRegressor``; see
-      :func:`~skdistill.teachers.translate_sklearn`) ->
-      :class:`~skdistill.teachers.TranslatedTeacher` (differentiable);
-    - other objects with ``predict`` (scikit-learn regressors, Pipelines) ->
-      :class:`~skdistill.teachers.SklearnTeacher` (black box);
-    - other callables ``X -> y`` -> :class:`~skdistill.teachers.CallableTeacher`.
-    """
-    from ._blackbox import CallableTeacher
-    from ._torch import SkorchTeacher, TorchTeacher
-
-    if isinstance(teacher, Teacher):
-        return teacher.to(device)
-    if isinstance(teacher, torch.nn.Module):
-        return TorchTeacher(teacher, device=device)
-    try:
-        from skorch import NeuralNet
-    except ImportError:  # pragma: no cover - skorch is a dependency
-        NeuralNet = ()
-    if isinstance(teacher, NeuralNet):
-        return SkorchTeacher(teacher, device=device)
-    if hasattr(teacher, "predict"):
-        from ._translate import sklearn_teacher
-
-        return sklearn_teacher(teacher, device=device)
-    if callable(teacher):
-        return CallableTeacher(teacher)
-    raise TypeError(
-        "teacher must be a torch.nn.Module, a fitted skorch NeuralNetRegressor, a fitted "
-        f"scikit-learn regressor or a callable X -> y; got {type(teacher).__name__}."
-    )

@@ -178,7 +178,7 @@ class RemoteTeacher(Teacher):
             if self._fetch is not None:
                 if self._fetch.check_call_in_cache(*args):
                     # counted by predict, but not sent
-                    self._count(-len(rows), cached=len(rows))
+                    self.count(-len(rows), cached=len(rows))
                 out.append(np.asarray(self._fetch(*args), dtype=np.float64).reshape(-1))
             else:
                 out.append(np.asarray(_post_with_retries(*args),

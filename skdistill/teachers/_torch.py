@@ -57,6 +57,13 @@ class TorchTeacher(Teacher):
             x = torch.as_tensor(X, dtype=self.dtype, device=self.device)
             return self.forward(x).cpu().numpy()
 
+    def for_image_shape(self, shape):
+        """Reshape flat rows to images of ``shape`` (C, H, W) before the module."""
+        from ..students_cnn import image_teacher
+
+        self.module = image_teacher(self.module, shape)
+        return self
+
     def _describe(self):
         return type(self.module).__name__
 
