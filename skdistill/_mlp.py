@@ -10,14 +10,18 @@ gradients as raw tensor operations instead. It computes exactly what autograd wo
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["FunctionalMLP", "FlatRMSprop", "flatten_parameters"]
+from ._activations import check_spec, from_module, name_of
+
+__all__ = ["FunctionalMLP", "RMSprop", "flatten_parameters", "mlp_layers"]
 
 
-# Each activation is (forward_, backward_): both work in place on preallocated
-# buffers, ``backward_(g, y)`` turning d/d(output) into d/d(input) given the output y.
+# Torch kernels of the activations of :mod:`skdistill._activations` (the one
+# table): each is (forward_, backward_), both in place on preallocated buffers,
+# ``backward_(g, y)`` turning d/d(output) into d/d(input) given the output y.
 _aten = torch.ops.aten
 
 
@@ -33,42 +37,62 @@ def _relu_backward_(g, y):
     return g.masked_fill_(y <= 0, 0.0)
 
 
-_TANH = (lambda h: torch.tanh(h, out=h), _tanh_backward_)
-_SIGMOID = (lambda h: torch.sigmoid(h, out=h), _sigmoid_backward_)
-_RELU = (torch.relu_, _relu_backward_)
-_IDENTITY = (None, None)
+_TORCH_KERNELS = {
+    "identity": None,
+    "tanh": (lambda h: torch.tanh(h, out=h), _tanh_backward_),
+    "logistic": (lambda h: torch.sigmoid(h, out=h), _sigmoid_backward_),
+    "relu": (torch.relu_, _relu_backward_),
+}
 
 
-def _activation(layer):
-    """(forward_, backward_) for an elementwise activation module, or None."""
-    if isinstance(layer, nn.Tanh):
-        return _TANH
-    if isinstance(layer, nn.Sigmoid):
-        return _SIGMOID
-    if isinstance(layer, nn.ReLU):
-        return _RELU
-    if isinstance(layer, (nn.Identity, nn.Dropout)):
-        return _IDENTITY
-    if isinstance(layer, nn.Softplus) and layer.beta == 1:
-        threshold = layer.threshold
+def torch_kernels(spec):
+    """(forward_, backward_) of an activation spec, or None for the identity."""
+    name = name_of(check_spec(spec))
+    if name == "softplus":
+        _, beta, threshold = spec
         return (
-            lambda h: h.copy_(nn.functional.softplus(h, 1.0, threshold)),
-            # d softplus(x)/dx = sigmoid(x) = 1 - exp(-softplus(x))
-            lambda g, y: g.mul_(-torch.expm1(-y)),
+            lambda h: h.copy_(nn.functional.softplus(h, beta, threshold)),
+            # d softplus(x)/dx = sigmoid(beta x) = 1 - exp(-beta softplus(x)), and 1
+            # where beta x > threshold (the output is x itself)
+            lambda g, y: g.mul_(
+                torch.where(beta * y > threshold, 1.0, -torch.expm1(-beta * y))
+            ),
         )
-    return None
+    return _TORCH_KERNELS[name]
 
 
-def _flat_layers(module):
+def _leaves(module):
     if isinstance(module, nn.Sequential):
-        out = []
-        for child in module:
-            sub = _flat_layers(child)
-            if sub is None:
-                return None
-            out += sub
-        return out
+        return [leaf for child in module for leaf in _leaves(child)]
     return [module]
+
+
+def mlp_layers(module):
+    """``[(linear, spec), ...]`` of a plain single-output MLP, else None.
+
+    The one reading of "plain MLP" (the fast paths and the compact model use it):
+    ``Linear`` layers, each followed by at most one activation of
+    :data:`~skdistill._activations.ACTIVATIONS`, nested in ``nn.Sequential``
+    containers; ``Identity`` and eval-mode ``Dropout`` are skipped; the first layer
+    is ``Linear`` and the last has one output. ``spec`` is the activation after
+    ``linear`` (``"identity"`` when none).
+    """
+    layers = []
+    for layer in _leaves(module):
+        if isinstance(layer, nn.Linear):
+            layers.append([layer, "identity"])
+            continue
+        spec = from_module(layer)
+        if spec is None or (isinstance(layer, nn.Dropout) and layer.training):
+            return None
+        if spec == "identity":
+            continue
+        if not layers or layers[-1][1] != "identity":
+            return None  # an activation first, or two in a row
+        layers[-1][1] = spec
+    if not layers or layers[-1][0].out_features != 1:
+        return None
+    return [tuple(layer) for layer in layers]
 
 
 class FunctionalMLP:
@@ -79,12 +103,14 @@ class FunctionalMLP:
     weights : list of (W, b)
         ``W`` of shape (out, in), ``b`` of shape (out,) or None; used by reference,
         so in-place updates of the module's parameters are seen.
-    activations : list of (fn, backward) or None per layer (applied after it)
+    specs : list of activation specs, one per layer (applied after it; see
+        :mod:`skdistill._activations`)
     """
 
-    def __init__(self, weights, activations, params=None):
+    def __init__(self, weights, specs, params=None):
         self.weights = weights
-        self.activations = activations
+        self.specs = list(specs)
+        self.activations = [torch_kernels(spec) for spec in self.specs]
         self.params = params
         self._workspace = {}
         self._tail = None
@@ -104,25 +130,14 @@ class FunctionalMLP:
         constants going into the weights: the same function, about twice as fast
         on CPU, where ``tanh`` is the costliest kernel of the teacher.
         """
-        layers = _flat_layers(module)
-        if not layers or not isinstance(layers[0], nn.Linear):
+        layers = mlp_layers(module)
+        if layers is None:
             return None
-        weights, acts, params = [], [], []
-        for layer in layers:
-            if isinstance(layer, nn.Linear):
-                params.append((layer.weight, layer.bias))
-                b = layer.bias.detach() if layer.bias is not None else None
-                weights.append([layer.weight.detach(), b])
-                acts.append(None)
-                continue
-            act = _activation(layer)
-            if act is None or acts[-1] is not None:
-                return None
-            acts[-1] = act
-            if isinstance(layer, nn.Dropout) and module.training:
-                return None
-        if weights[-1][0].shape[0] != 1:
-            return None
+        params = [(linear.weight, linear.bias) for linear, _ in layers]
+        weights = [
+            [W.detach(), None if b is None else b.detach()] for W, b in params
+        ]
+        specs = [spec for _, spec in layers]
         if x_loc is not None:
             W, b = weights[0]
             dtype = W.dtype
@@ -135,7 +150,7 @@ class FunctionalMLP:
             weights[-1] = [(W / y_scale).detach(), ((bias - y_loc) / y_scale).detach()]
         if fold_tanh:
             for i in range(len(weights) - 1):
-                if acts[i] is _TANH:
+                if specs[i] == "tanh":
                     W, b = weights[i]
                     weights[i] = [2.0 * W.detach(), None if b is None else 2.0 * b]
                     W2, b2 = weights[i + 1]
@@ -145,9 +160,14 @@ class FunctionalMLP:
                         else torch.zeros(W2.shape[0], dtype=W2.dtype)
                     )
                     weights[i + 1] = [2.0 * W2.detach(), base - W2.sum(dim=1)]
-                    acts[i] = _SIGMOID
-        mlp = cls([tuple(w) for w in weights], acts, params)
-        if fold_tanh and len(weights) > 1 and acts[-1] is None and acts[-2] is _SIGMOID:
+                    specs[i] = "logistic"
+        mlp = cls([tuple(w) for w in weights], specs, params)
+        if (
+            fold_tanh
+            and len(weights) > 1
+            and specs[-1] == "identity"
+            and specs[-2] == "logistic"
+        ):
             mlp._tail = (weights[-1][0].reshape(-1, 1) * weights[-2][0]).contiguous()
         return mlp
 
@@ -181,7 +201,7 @@ class FunctionalMLP:
                     torch.mm(h, W.t(), out=out)
             else:
                 out = torch.addmm(b, h, W.t()) if b is not None else h @ W.t()
-            if act is not None and act[0] is not None:
+            if act is not None:
                 act[0](out)
             h = out
         inputs.append(h)
@@ -209,7 +229,7 @@ class FunctionalMLP:
             start -= 2
         for i in range(start, -1, -1):
             act = self.activations[i]
-            if act is not None and act[1] is not None:
+            if act is not None:
                 if i == len(self.weights) - 1:
                     g = g.clone()
                 act[1](g, inputs[i + 1])
@@ -256,18 +276,58 @@ def flatten_parameters(module):
     return flat, grad, grad_views
 
 
-class FlatRMSprop:
-    """``torch.optim.RMSprop`` (no momentum, not centered) on one flat tensor."""
+class RMSprop:
+    """``torch.optim.RMSprop`` (no momentum, not centered) on one tensor: the
+    project's one copy of the update, for the flat parameters of MLP students and
+    generators and for the inputs of the direct sampler.
 
-    def __init__(self, flat, grad, lr, weight_decay=0.0, alpha=0.99, eps=1e-8):
-        self.flat, self.grad = flat, grad
+    ``square_avg <- alpha square_avg + (1 - alpha) g^2``, then
+    ``param <- param - lr g / (sqrt(square_avg) + eps)``, with
+    ``g = grad + weight_decay param``. :meth:`step` runs it in torch,
+    :meth:`numpy_step` in NumPy on the same memory (the CPU trainer's fast path).
+
+    Parameters
+    ----------
+    param : Tensor
+        Shape of the moments (``square_avg``), zero at the start.
+    lr, weight_decay, alpha, eps : float
+        As in ``torch.optim.RMSprop``.
+    """
+
+    def __init__(self, param, lr, weight_decay=0.0, alpha=0.99, eps=1e-8):
         self.lr, self.weight_decay, self.alpha, self.eps = lr, weight_decay, alpha, eps
-        self.square_avg = torch.zeros_like(flat)
+        self.square_avg = torch.zeros_like(param)
 
-    def step(self):
-        grad = self.grad
+    def step(self, param, grad):
+        """Update ``param`` in place from ``grad``."""
         if self.weight_decay:
-            grad = grad.add(self.flat, alpha=self.weight_decay)
+            grad = grad.add(param, alpha=self.weight_decay)
         self.square_avg.mul_(self.alpha).addcmul_(grad, grad, value=1.0 - self.alpha)
         avg = self.square_avg.sqrt().add_(self.eps)
-        self.flat.addcdiv_(grad, avg, value=-self.lr)
+        param.addcdiv_(grad, avg, value=-self.lr)
+
+    def numpy_step(self, param, grad, work):
+        """:meth:`step` on NumPy views (``param``, ``grad``, and ``square_avg``
+        through :meth:`numpy_moments`), with ``work`` two preallocated buffers of
+        the same shape: no allocation per step."""
+        tmp, tmp2 = work
+        square_avg = self._square_avg_np
+        if self.weight_decay:
+            np.multiply(param, self.weight_decay, out=tmp)
+            tmp += grad
+        else:
+            tmp[:] = grad
+        square_avg *= self.alpha
+        np.multiply(tmp, tmp, out=tmp2)
+        tmp2 *= 1.0 - self.alpha
+        square_avg += tmp2
+        np.sqrt(square_avg, out=tmp2)
+        tmp2 += self.eps
+        tmp /= tmp2
+        tmp *= self.lr
+        param -= tmp
+
+    def numpy_moments(self):
+        """Bind :meth:`numpy_step` to a NumPy view of ``square_avg`` (CPU only)."""
+        self._square_avg_np = self.square_avg.numpy()
+        return self._square_avg_np

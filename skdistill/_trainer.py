@@ -16,8 +16,8 @@ import copy
 import numpy as np
 import torch
 
-from . import _mlp
-from ._mlp import FlatRMSprop, FunctionalMLP, flatten_parameters
+from ._activations import numpy_backward, numpy_forward
+from ._mlp import FunctionalMLP, RMSprop, flatten_parameters
 from .objectives import STUDENT_LOSSES, student_loss
 
 __all__ = ["make_trainer", "AutogradTrainer", "MLPTrainer"]
@@ -97,8 +97,8 @@ class MLPTrainer:
         self.grads = [
             (views[W], views[b] if b is not None else None) for W, b in self.mlp.params
         ]
-        self.flat = flat
-        self.optimizer = FlatRMSprop(flat, grad, lr, weight_decay)
+        self.flat, self.grad = flat, grad
+        self.optimizer = RMSprop(flat, lr, weight_decay)
         self._numpy = _NumpyMLPStep.build(self) if flat.device.type == "cpu" else None
 
     def predict(self, z):
@@ -118,7 +118,7 @@ class MLPTrainer:
         else:  # d/ds of sum(w * log cosh(s - t))
             g = weights * torch.tanh(diff)
         self.mlp.backward_params(inputs, g, self.grads)
-        self.optimizer.step()
+        self.optimizer.step(self.flat, self.grad)
         return diff * diff
 
     def snapshot(self):
@@ -137,46 +137,17 @@ class MLPTrainer:
         self.optimizer.square_avg.copy_(state["square_avg"])
 
 
-def _np_tanh_backward(g, y):
-    g *= 1.0 - y * y
-
-
-def _np_sigmoid(h):
-    np.negative(h, out=h)
-    np.exp(h, out=h)
-    h += 1.0
-    np.reciprocal(h, out=h)
-
-
-def _np_sigmoid_backward(g, y):
-    g *= y * (1.0 - y)
-
-
-def _np_relu_backward(g, y):
-    g *= y > 0
-
-
-_NP_ACTIVATIONS = {
-    _mlp._TANH: (lambda h: np.tanh(h, out=h), _np_tanh_backward),
-    _mlp._SIGMOID: (_np_sigmoid, _np_sigmoid_backward),
-    _mlp._RELU: (lambda h: np.maximum(h, 0.0, out=h), _np_relu_backward),
-    _mlp._IDENTITY: (None, None),
-}
-
-
 class _NumpyMLPStep:
     """The :class:`MLPTrainer` step (forward, backward, RMSprop) in NumPy."""
 
     @classmethod
     def build(cls, trainer):
-        acts = []
-        for act in trainer.mlp.activations:
-            if act is None:
-                acts.append((None, None))
-            elif act in _NP_ACTIVATIONS:
-                acts.append(_NP_ACTIVATIONS[act])
-            else:
-                return None
+        acts = [
+            (None, None)
+            if spec == "identity"
+            else (numpy_forward(spec), numpy_backward(spec))
+            for spec in trainer.mlp.specs
+        ]
         return cls(trainer, acts)
 
     def __init__(self, trainer, acts):
@@ -188,12 +159,11 @@ class _NumpyMLPStep:
         self.grads = [
             (gW.numpy(), None if gb is None else gb.numpy()) for gW, gb in trainer.grads
         ]
-        opt = trainer.optimizer
-        self.flat, self.grad = opt.flat.numpy(), opt.grad.numpy()
-        self.square_avg = opt.square_avg.numpy()
-        self.opt = opt
+        self.opt = trainer.optimizer
+        self.opt.numpy_moments()
+        self.flat, self.grad = trainer.flat.numpy(), trainer.grad.numpy()
         self.logcosh = trainer.loss == "logcosh"
-        self._tmp, self._tmp2 = np.empty_like(self.flat), np.empty_like(self.flat)
+        self._work = (np.empty_like(self.flat), np.empty_like(self.flat))
 
     def forward(self, z):
         """Inputs of every layer, then the output (n, 1)."""
@@ -225,22 +195,7 @@ class _NumpyMLPStep:
                 g.sum(axis=0, out=gb)
             if i:
                 g = g @ self.layers[i][0]
-        # torch.optim.RMSprop (no momentum, not centered) with preallocated buffers
-        opt, flat, tmp, tmp2 = self.opt, self.flat, self._tmp, self._tmp2
-        if opt.weight_decay:
-            np.multiply(flat, opt.weight_decay, out=tmp)
-            tmp += self.grad
-        else:
-            tmp[:] = self.grad
-        self.square_avg *= opt.alpha
-        np.multiply(tmp, tmp, out=tmp2)
-        tmp2 *= 1.0 - opt.alpha
-        self.square_avg += tmp2
-        np.sqrt(self.square_avg, out=tmp2)
-        tmp2 += opt.eps
-        tmp /= tmp2
-        tmp *= opt.lr
-        flat -= tmp
+        self.opt.numpy_step(self.flat, self.grad, self._work)
         return diff * diff
 
 

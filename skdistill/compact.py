@@ -13,9 +13,10 @@ from __future__ import annotations
 import copy
 
 import numpy as np
-from scipy.special import expit
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._activations import numpy_forward, to_module
 
 __all__ = ["CompactRegressor"]
 
@@ -33,25 +34,6 @@ def _blas_controller():
 
 
 _DTYPES = ("float32", "float64")
-
-
-def _softplus(h, beta, threshold):
-    bh = beta * h
-    return np.where(bh > threshold, h, np.logaddexp(0.0, bh) / beta)
-
-
-def _apply_activation(h, act):
-    """Apply ``act`` to ``h`` (in place where NumPy allows) and return the result."""
-    if act == "identity":
-        return h
-    if act == "tanh":
-        return np.tanh(h, out=h)
-    if act == "relu":
-        return np.maximum(h, 0.0, out=h)
-    if act == "logistic":
-        return expit(h, out=h)
-    name, beta, threshold = act  # ("softplus", beta, threshold)
-    return _softplus(h, beta, threshold)
 
 
 class CompactRegressor(RegressorMixin, BaseEstimator):
@@ -226,7 +208,7 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         for W, b, act in zip(self.coefs_, self.intercepts_, self.activations_):
             h = h @ W
             h += b
-            h = _apply_activation(h, act)
+            h = numpy_forward(act)(h)
         return self.y_loc_ + self.y_scale_ * h[:, 0]
 
     def _forward_numpy_one_thread(self, X):
@@ -296,14 +278,8 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
                     linear.weight.copy_(torch.as_tensor(W.T))
                     linear.bias.copy_(torch.as_tensor(b))
                 layers.append(linear)
-                if act == "tanh":
-                    layers.append(nn.Tanh())
-                elif act == "relu":
-                    layers.append(nn.ReLU())
-                elif act == "logistic":
-                    layers.append(nn.Sigmoid())
-                elif act != "identity":
-                    layers.append(nn.Softplus(beta=act[1], threshold=act[2]))
+                if act != "identity":
+                    layers.append(to_module(act))
             module = ScaledStudent(
                 nn.Sequential(*layers),
                 self.x_loc_,
@@ -428,36 +404,14 @@ def _numpy_of(tensor):
 
 def _mlp_layers(core):
     """``[(W, b, activation), ...]`` (float64 NumPy) of a plain MLP, else None."""
-    from torch import nn
+    from ._mlp import mlp_layers
 
-    def flat(module):
-        if isinstance(module, nn.Sequential):
-            return [leaf for child in module for leaf in flat(child)]
-        return [module]
-
-    layers = []
-    for layer in flat(core):
-        if isinstance(layer, nn.Linear):
-            b = layer.bias
-            W = _numpy_of(layer.weight)
-            b = _numpy_of(b) if b is not None else np.zeros(W.shape[0])
-            layers.append([W, b, "identity"])
-            continue
-        if isinstance(layer, (nn.Identity, nn.Dropout)):
-            continue  # eval mode: dropout is the identity
-        if isinstance(layer, nn.Tanh):
-            act = "tanh"
-        elif isinstance(layer, nn.ReLU):
-            act = "relu"
-        elif isinstance(layer, nn.Sigmoid):
-            act = "logistic"
-        elif isinstance(layer, nn.Softplus):
-            act = ("softplus", float(layer.beta), float(layer.threshold))
-        else:
-            return None
-        if not layers or layers[-1][2] != "identity":
-            return None  # an activation first, or two in a row
-        layers[-1][2] = act
-    if not layers or layers[-1][0].shape[0] != 1:
+    layers = mlp_layers(core)
+    if layers is None:
         return None
-    return [tuple(layer) for layer in layers]
+    out = []
+    for linear, act in layers:
+        W = _numpy_of(linear.weight)
+        b = _numpy_of(linear.bias) if linear.bias is not None else np.zeros(W.shape[0])
+        out.append((W, b, act))
+    return out

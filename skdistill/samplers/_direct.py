@@ -8,6 +8,7 @@ import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._mlp import RMSprop
 from ..objectives import as_objective
 from ._base import Sampler, build_objective, check_target_range, register_sampler
 from ._de import DE_STRATEGIES, DifferentialEvolution
@@ -177,12 +178,14 @@ class DirectSampler(Sampler):
     def _gradient_descent(self, x0):
         """``steps`` RMSprop steps on the inputs, each followed by the projection."""
         problem = self.problem
-        project, lr, decay = problem.space.project, self.lr, self.rms_decay
+        project = problem.space.project
         x = x0
-        square_avg = torch.zeros_like(x0)
+        optimizer = RMSprop(x0, self.lr, alpha=self.rms_decay)
         for _ in range(self.steps):
             grad = objective_gradient(problem, self._objective, x)
             with torch.no_grad():
-                square_avg.mul_(decay).addcmul_(grad, grad, value=1.0 - decay)
-                x = project(x.addcdiv(grad, square_avg.sqrt().add_(1e-8), value=-lr))
+                if x is x0:  # the draws themselves stay as they are
+                    x = x0.clone()
+                optimizer.step(x, grad)
+                x = project(x)
         return x

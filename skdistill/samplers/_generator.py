@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
 
-from .._mlp import FlatRMSprop, flatten_parameters
+from .._mlp import RMSprop, flatten_parameters
 from ..objectives import as_objective
 from ._base import Sampler, build_objective, check_target_range, register_sampler
 from ._gradient import objective_gradient
@@ -161,9 +161,8 @@ class GeneratorSampler(Sampler):
         # by explicit backpropagation and a flat RMSprop (see skdistill._mlp).
         flat, grad, views = flatten_parameters(net)
         self._grads = [views[p] for p in net.parameters()]
-        self._optimizer = FlatRMSprop(
-            flat, grad, self.generator_lr, weight_decay=self.weight_decay
-        )
+        self._flat, self._grad = flat, grad
+        self._optimizer = RMSprop(flat, self.generator_lr, weight_decay=self.weight_decay)
         self.generator_ = net
         self._objective = build_objective(
             problem,
@@ -180,14 +179,14 @@ class GeneratorSampler(Sampler):
         """The generator's weights, its RMSprop moments, its noise stream and step
         count: what resuming needs to draw the same inputs."""
         return {
-            "flat": self._optimizer.flat.clone(),
+            "flat": self._flat.clone(),
             "square_avg": self._optimizer.square_avg.clone(),
             "noise": self._noise.get_state(),
             "n_steps": self.n_steps_,
         }
 
     def load_state_dict(self, state):
-        self._optimizer.flat.copy_(state["flat"])
+        self._flat.copy_(state["flat"])
         self._optimizer.square_avg.copy_(state["square_avg"])
         self._noise.set_state(state["noise"])
         self.n_steps_ = state["n_steps"]
@@ -243,6 +242,6 @@ class GeneratorSampler(Sampler):
         g_hidden = torch.ops.aten.tanh_backward(g @ self.generator_[2].weight, h)
         torch.mm(g_hidden.t(), noise, out=gW1)
         torch.sum(g_hidden, dim=0, out=gb1)
-        self._optimizer.step()
+        self._optimizer.step(self._flat, self._grad)
         self.n_steps_ += 1
         return loss

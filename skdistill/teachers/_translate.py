@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._activations import to_module
 from ._blackbox import SklearnTeacher
 from ._torch import TorchTeacher
 
@@ -50,7 +51,13 @@ class Exp(nn.Module):
         return torch.exp(x)
 
 
-_ACTIVATIONS = {"tanh": nn.Tanh, "logistic": nn.Sigmoid, "relu": nn.ReLU, "exp": Exp}
+def _activation_module(name):
+    """The module of a hidden or output activation of ``MLPRegressor``: the
+    project's table (:mod:`skdistill._activations`), and ``exp`` (Poisson loss)."""
+    return Exp() if name == "exp" else to_module(name)
+
+
+_MLP_ACTIVATIONS = ("identity", "tanh", "logistic", "relu")  # hidden layers
 
 
 class _Untranslatable(Exception):
@@ -60,7 +67,7 @@ class _Untranslatable(Exception):
 # --------------------------------------------------------------------- stages
 # A model becomes a list of stages, applied in order to rows x:
 #   ("affine", A, c)  x -> x @ A + c        (A of shape (d_in, d_out), float64)
-#   ("act", name)     elementwise activation, a key of _ACTIVATIONS
+#   ("act", name)     elementwise activation, one of _MLP_ACTIVATIONS
 #   ("poly", powers)  PolynomialFeatures: column i is prod_j x_j ** powers[i, j]
 
 
@@ -168,7 +175,7 @@ def _regressor_stages(model):
             raise _Untranslatable("multi-output")
         if model.out_activation_ not in ("identity", "exp"):
             raise _Untranslatable(f"output activation {model.out_activation_!r}")
-        if model.activation not in _ACTIVATIONS and model.activation != "identity":
+        if model.activation not in _MLP_ACTIVATIONS:
             raise _Untranslatable(f"activation {model.activation!r}")
         stages = []
         n = len(model.coefs_)
@@ -237,7 +244,7 @@ def _to_module(stages, dtype):
                 layer.bias.copy_(torch.as_tensor(c))
             layers.append(layer)
         elif stage[0] == "act":
-            layers.append(_ACTIVATIONS[stage[1]]())
+            layers.append(_activation_module(stage[1]))
         else:
             layers.append(PolynomialFeaturesModule(stage[1]))
     if not any(isinstance(layer, nn.Linear) for layer in layers):
