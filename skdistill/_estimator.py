@@ -30,8 +30,8 @@ _INT32_MAX = np.iinfo(np.int32).max
 
 # Estimator parameters that belong to the sampler: estimator name -> sampler name.
 # Their defaults are DirectSampler's. They are forwarded to a sampler given by name
-# or class (those it takes); a value other than the default is an error when the
-# sampler does not take it, or when the sampler is an instance.
+# or class (those it takes; the others are unused, as beta is by "random"); with a
+# sampler instance, a value other than the default is an error (see resolve_sampler).
 _SAMPLER_PARAMS = {
     "beta": "beta",
     "gamma": "gamma",
@@ -556,9 +556,10 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
 
     def _fit(self, X, bounds, input_spec, validation_data):
         device = _check_device(self.device)
-        # the sampler validates its own parameters first: bad values fail before
-        # the teacher is asked anything
+        # the sampler validates its own parameters first, the callbacks are checked:
+        # bad values fail before the teacher is asked anything
         sampler = resolve_sampler(self.sampler, *self._sampler_params())
+        self._check_callbacks()
         teacher = as_teacher(self.teacher, device=device)
         if teacher is self.teacher:  # a Teacher instance: count this fit's queries only
             teacher = teacher.fresh_copy()
@@ -636,6 +637,9 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
                 "Training diverged: the validation RMSE was never finite. Try a smaller "
                 "lr or direct_lr."
             )
+        # for warm_start, the state of the last epoch (before the best student is
+        # put back); the teacher itself only in memory, never in checkpoints
+        resume_state = {**loop.state_dict(), "teacher_object": self.teacher}
         trainer.restore(best_weights)
         student.eval()
         loc, scale = space.loc.cpu(), space.scale.cpu()
@@ -657,21 +661,30 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         self.best_score_ = best_score
         self.n_teacher_queries_ = loop.rows_sent
         self.teacher_error_ = loop.teacher_error
-        # for warm_start; the teacher itself only in memory, never in checkpoints
-        self._resume_state = {**loop.state_dict(), "teacher_object": self.teacher}
+        self._resume_state = resume_state
         return self
+
+    def _check_callbacks(self):
+        """The user's callbacks as a list, checked."""
+        user = self.callbacks
+        if user is None:
+            return []
+        if isinstance(user, (list, tuple)) and all(
+            isinstance(cb, Callback) for cb in user
+        ):
+            return list(user)
+        bad = user if isinstance(user, Callback) or not isinstance(
+            user, (list, tuple)
+        ) else next(cb for cb in user if not isinstance(cb, Callback))
+        raise TypeError(
+            "callbacks must be a list of skdistill.callbacks.Callback instances (or "
+            f"None); got {bad!r}."
+        )
 
     def _callbacks(self, from_checkpoint, state):
         """The run's callbacks: selection, the user's (copies), then those the
         estimator's parameters ask for."""
-        user = self.callbacks or []
-        for cb in user:
-            if not isinstance(cb, Callback):
-                raise TypeError(
-                    "callbacks must be a list of skdistill.callbacks.Callback "
-                    f"instances; got {cb!r}."
-                )
-        callbacks = [BestStudent(), *copy.deepcopy(list(user))]
+        callbacks = [BestStudent(), *copy.deepcopy(self._check_callbacks())]
         if self.checkpoint is not None:
             skip = state["epoch"] if from_checkpoint else None
             callbacks.append(

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import csv
 import math
+import numbers
 import os
 
 __all__ = [
@@ -137,9 +138,23 @@ class EarlyStopping(Callback):
         self.monitor = monitor
 
     def on_train_begin(self, loop):
-        if not (isinstance(self.patience, int) and self.patience >= 1):
+        patience, min_delta = self.patience, self.min_delta
+        if not (
+            isinstance(patience, numbers.Integral)
+            and not isinstance(patience, bool)
+            and patience >= 1
+        ):
             raise ValueError(
-                f"EarlyStopping patience must be an integer >= 1, got {self.patience!r}."
+                f"EarlyStopping patience must be an integer >= 1, got {patience!r}."
+            )
+        if not (
+            isinstance(min_delta, numbers.Real)
+            and not isinstance(min_delta, bool)
+            and math.isfinite(min_delta)
+            and min_delta >= 0
+        ):
+            raise ValueError(
+                f"EarlyStopping min_delta must be a number >= 0, got {min_delta!r}."
             )
         if self.monitor not in loop.history:
             raise ValueError(

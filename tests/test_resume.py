@@ -86,6 +86,24 @@ def test_interrupted_and_warm_started_equals_uninterrupted(case, full_runs):
     assert_same_run(est, full_runs[case])
 
 
+class StopWhenWorse(Callback):
+    """Stop after the first epoch that is not the best so far: the student kept
+    (the best) is then not the one training continues from."""
+
+    def on_epoch_end(self, loop):
+        if loop.best[1] < loop.epoch - 1:
+            loop.stop("worse")
+
+
+def test_warm_start_continues_from_the_last_epoch_not_the_best():
+    params = dict(lr=0.1, max_epochs=30, alpha=0.5)
+    full = _make("random", **params).fit(bounds=BOUNDS)
+    est = _make("random", **params, callbacks=[StopWhenWorse()]).fit(bounds=BOUNDS)
+    assert est.stop_reason_ == "worse" and est.best_epoch_ < est.n_iter_ - 1
+    est.set_params(warm_start=True, callbacks=None).fit(bounds=BOUNDS)
+    assert_same_run(est, full)
+
+
 def test_budget_stop_continued_with_a_larger_budget(full_runs):
     full = full_runs["direct-de"]
     budget = full.history_["n_teacher_queries"][4] + 10

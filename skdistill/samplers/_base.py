@@ -173,8 +173,8 @@ def resolve_sampler(sampler, params=None, changed=None):
         ``beta`` is with ``sampler="random"``).
     changed : set of str, default=None
         The names in ``params`` the user set to other values than their defaults
-        (all of them when None). An instance is never overridden: given with any, a ValueError says where to
-        set them. Instances are cloned (:func:`sklearn.base.clone`), so the user's
+        (all of them when None). An instance is never overridden: given with any,
+        a ValueError says where to set them. Instances are cloned (:func:`sklearn.base.clone`), so the user's
         object is never bound to a fit.
     """
     params = dict(params or {})
