@@ -1,13 +1,14 @@
 """scikit-learn compliance: checks, clone, GridSearchCV, Pipeline."""
 
 import numpy as np
+import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skdistill import DataFreeDistillRegressor
+from skdistill import DataFreeDistillRegressor, DirectSampler, EarlyStopping
 
 from .conftest import make_torch_teacher, sum_of_squares
 
@@ -24,11 +25,34 @@ EXPECTED_FAILED = {
 }
 
 
+class AnyWidth(torch.nn.Module):
+    """A differentiable teacher that takes any number of features (the checks fit
+    on inputs of several widths)."""
+
+    def forward(self, x):
+        return torch.tanh(x).sum(dim=1) + x[:, 0]
+
+
 def _checks():
-    est = DataFreeDistillRegressor(
-        sum_of_squares, sampler="random", random_state=0, **TINY
-    )
-    return [est]
+    """One estimator per training path: plain draws from a black box, gradient
+    steps on the inputs and the generator network on a torch teacher, and a
+    sampler instance with a callback."""
+    return [
+        DataFreeDistillRegressor(
+            sum_of_squares, sampler="random", random_state=0, **TINY
+        ),
+        DataFreeDistillRegressor(AnyWidth(), sampler="direct", random_state=0, **TINY),
+        DataFreeDistillRegressor(
+            AnyWidth(), sampler="generator", random_state=0, **TINY
+        ),
+        DataFreeDistillRegressor(
+            AnyWidth(),
+            sampler=DirectSampler(steps=1, beta=0.1),
+            callbacks=[EarlyStopping(patience=2)],
+            random_state=0,
+            **TINY,
+        ),
+    ]
 
 
 @parametrize_with_checks(_checks(), expected_failed_checks=lambda est: EXPECTED_FAILED)
