@@ -2,7 +2,7 @@
 
 import numpy as np
 import torch
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -33,13 +33,29 @@ class AnyWidth(torch.nn.Module):
         return torch.tanh(x).sum(dim=1) + x[:, 0]
 
 
+class AnyWidthRegressor(RegressorMixin, BaseEstimator):
+    """A fitted scikit-learn regressor (a black box) that takes any number of
+    features."""
+
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def predict(self, X):
+        return np.tanh(np.asarray(X)).sum(axis=1)
+
+
 def _checks():
-    """One estimator per training path: plain draws from a black box, gradient
+    """One estimator per training path: plain draws from black boxes (a callable,
+    a scikit-learn regressor), gradient
     steps on the inputs and the generator network on a torch teacher, and a
     sampler instance with a callback."""
     return [
         DataFreeDistillRegressor(
             sum_of_squares, sampler="random", random_state=0, **TINY
+        ),
+        DataFreeDistillRegressor(
+            AnyWidthRegressor().fit(None), sampler="random", random_state=0, **TINY
         ),
         DataFreeDistillRegressor(AnyWidth(), sampler="direct", random_state=0, **TINY),
         DataFreeDistillRegressor(

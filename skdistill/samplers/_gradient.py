@@ -26,16 +26,18 @@ def objective_gradient(problem, objective, x, with_loss=False):
         and student_mlp is not None
         and getattr(objective, "has_grad", False)
     ):
-        with torch.no_grad():
-            t, t_inputs = teacher.mlp_forward(x)
-            s, s_inputs = student_mlp.forward(x)
-            loss = float(objective(t, s, x).mean()) if with_loss else None
-            g_t, g_s, g_x = objective.grad(t, s, x, 1.0 / x.shape[0])
-            grad = g_x if g_x is not None else torch.zeros_like(x)
-            if g_t is not None:
-                grad = grad.add_(teacher.mlp_backward_input(t_inputs, g_t))
-            if g_s is not None:
-                grad = grad.add_(student_mlp.backward_input(s_inputs, g_s))
+        # no autograd here (the MLP views hold detached weights): no no_grad
+        # context either, which would cost more than the arithmetic at paper sizes
+        x = x.detach()
+        t, t_inputs = teacher.mlp_forward(x)
+        s, s_inputs = student_mlp.forward(x)
+        loss = float(objective(t, s, x).mean()) if with_loss else None
+        g_t, g_s, g_x = objective.grad(t, s, x, 1.0 / x.shape[0])
+        grad = g_x if g_x is not None else torch.zeros_like(x)
+        if g_t is not None:
+            grad = grad.add_(teacher.mlp_backward_input(t_inputs, g_t))
+        if g_s is not None:
+            grad = grad.add_(student_mlp.backward_input(s_inputs, g_s))
         return (loss, grad) if with_loss else grad
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)
