@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _resume
 from ._loop import TrainingLoop
+from ._pool import PoolLoop
 from ._trainer import make_trainer
 from .callbacks import BestStudent, Callback, Checkpoint, ProgressBar, QueryBudget
 from .inputs import InputSpec, StandardizedSpace, _image_rows
@@ -27,6 +28,8 @@ from .teachers import StandardizedTeacher, TeacherError, as_teacher
 __all__ = ["DataFreeDistillRegressor"]
 
 _INT32_MAX = np.iinfo(np.int32).max
+# Teacher rows of the pool regime when max_teacher_queries is not set.
+_POOL_DEFAULT_ROWS = 100_000
 
 # Estimator parameters that belong to the sampler: estimator name -> sampler name.
 # Their defaults are DirectSampler's. They are forwarded to a sampler given by name
@@ -182,6 +185,25 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         teacher is then pickled to the workers. Kept by reference by
         :func:`~sklearn.base.clone`.
         See :class:`~skdistill.samplers.DifferentialEvolution`.
+    regime : {"stream", "pool", "auto"}, default="stream"
+        How teacher answers train the student. ``"stream"`` is the paper's
+        Algorithm 1: fresh rows for every update, each answer used once.
+        ``"pool"`` (for black boxes, whose answers are the costly resource) asks
+        the teacher in ``pool_rounds`` rounds of doubling size that spend exactly
+        ``max_teacher_queries`` (100,000 rows when it is None), keeps every answer
+        and trains on minibatches of ``batch_size`` replayed from the whole pool,
+        buying the next round when the validation RMSE stalls for
+        ``pool_patience`` epochs; after the last round it halves ``lr`` three
+        times on plateaus, then ends with ``stop_reason_ == "converged"``
+        (``max_epochs`` caps the epochs, each one pass over the pool). With a sampler other than
+        ``"random"``, half of each round's rows are the sampler's. ``"auto"``:
+        ``"pool"`` for black-box teachers, ``"stream"`` for differentiable ones.
+        See :mod:`skdistill._pool`.
+    pool_rounds : int, default=4
+        Rounds of new teacher rows in the pool regime.
+    pool_patience : int, default=5
+        Epochs without improvement before the pool regime buys the next round
+        (or, after the last, halves ``lr``).
     max_teacher_queries : int, default=None
         Budget of rows sent to the teacher, validation labels included. Training
         stops before an epoch that would exceed it, keeping the best student so far;
@@ -271,7 +293,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         fits of a continued run together).
     stop_reason_ : str
         Why training stopped: ``"max_epochs"``, ``"max_teacher_queries"``,
-        ``"early_stopping"`` (:class:`~skdistill.callbacks.EarlyStopping`), the
+        ``"early_stopping"`` (:class:`~skdistill.callbacks.EarlyStopping`), ``"converged"``
+        (the pool regime's schedule ended, see ``regime``), the
         reason a user's callback gave to ``loop.stop``,
         ``"interrupted"`` (KeyboardInterrupt after at least one epoch) or
         ``"teacher_error"`` (the teacher failed, :class:`~skdistill.teachers.TeacherError`,
@@ -314,6 +337,9 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         "lr": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "regenerate": [StrOptions({"epoch", "batch"})],
+        "regime": [StrOptions({"auto", "stream", "pool"})],
+        "pool_rounds": [Interval(Integral, 1, None, closed="left")],
+        "pool_patience": [Interval(Integral, 1, None, closed="left")],
         "max_teacher_queries": [Interval(Integral, 1, None, closed="left"), None],
         "n_validation": [Interval(Integral, 2, None, closed="left")],
         "random_state": ["random_state"],
@@ -344,6 +370,9 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         direct_lr=0.1,
         direct_steps=2,
         regenerate="epoch",
+        regime="stream",
+        pool_rounds=4,
+        pool_patience=5,
         optimizer="auto",
         target_range=None,
         epsilon=0.05,
@@ -378,6 +407,9 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         self.direct_lr = direct_lr
         self.direct_steps = direct_steps
         self.regenerate = regenerate
+        self.regime = regime
+        self.pool_rounds = pool_rounds
+        self.pool_patience = pool_patience
         self.optimizer = optimizer
         self.target_range = target_range
         self.epsilon = epsilon
@@ -596,10 +628,20 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         sampler.setup(problem)
         callbacks = self._callbacks(state is not None and resumed_from == "checkpoint",
                                     state)
-        loop = TrainingLoop(
+        regime = self._regime(view)
+        loop_cls, extra = TrainingLoop, {}
+        if regime == "pool":
+            loop_cls = PoolLoop
+            extra = dict(
+                rows=self._pool_rows(),
+                n_rounds=self.pool_rounds,
+                patience=self.pool_patience,
+            )
+        loop = loop_cls(
             problem,
             sampler,
             trainer,
+            **extra,
             alpha=self.alpha,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
@@ -663,6 +705,30 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         self.teacher_error_ = loop.teacher_error
         self._resume_state = resume_state
         return self
+
+    def _regime(self, view):
+        """``"stream"`` or ``"pool"``: ``regime``, with ``"auto"`` resolved by
+        whether the teacher has gradients."""
+        if self.regime != "auto":
+            return self.regime
+        return "stream" if view.differentiable else "pool"
+
+    def _pool_rows(self):
+        """Teacher rows of the pool regime's rounds: the budget less the
+        validation labels."""
+        budget = self.max_teacher_queries
+        if budget is None:
+            budget = _POOL_DEFAULT_ROWS
+        rows = budget - self.n_validation
+        if rows < self.batch_size:
+            raise ValueError(
+                f"max_teacher_queries={budget} leaves {max(rows, 0)} rows after the "
+                f"n_validation={self.n_validation} validation labels; the pool regime "
+                f"needs at least batch_size={self.batch_size}. Raise "
+                f"max_teacher_queries to at least {self.n_validation + self.batch_size}"
+                " or lower n_validation."
+            )
+        return rows
 
     def _check_callbacks(self):
         """The user's callbacks as a list, checked."""

@@ -41,6 +41,15 @@ class AutogradTrainer:
             student.parameters(), lr=lr, weight_decay=weight_decay
         )
 
+    @property
+    def lr(self):
+        return self.optimizer.param_groups[0]["lr"]
+
+    def set_lr(self, lr):
+        """Change the learning rate (kept in the optimizer state)."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
     def predict(self, z):
         # eval mode: no dropout noise (and no batch-norm update) when validating
         training = self.student.training
@@ -100,6 +109,14 @@ class MLPTrainer:
         self.flat, self.grad = flat, grad
         self.optimizer = RMSprop(flat, lr, weight_decay)
         self._numpy = _NumpyMLPStep.build(self) if flat.device.type == "cpu" else None
+
+    @property
+    def lr(self):
+        return self.optimizer.lr
+
+    def set_lr(self, lr):
+        """Change the learning rate."""
+        self.optimizer.lr = lr
 
     def predict(self, z):
         if self._numpy is not None:

@@ -1,0 +1,184 @@
+"""The pool regime: every labelled row is kept and replayed.
+
+The paper's loop (:class:`~skdistill._loop.TrainingLoop`, the *stream* regime)
+draws fresh rows for every student update, so each teacher answer trains the
+student once: fine for a differentiable teacher answered at the cost of a matrix
+product, wasteful for a black box whose answers are the costly resource. Here the
+teacher is asked in a few *rounds* (``n_rounds``, sizes doubling, planned so that
+validation and rounds spend exactly the row budget); every answer joins the pool,
+and the student trains on minibatches drawn from the whole pool for as long as it
+improves on the validation set. When it stops improving (``patience`` epochs), the
+next round is bought; after the last round the learning rate is halved instead
+(``n_decays`` times), and when that no longer helps the run ends
+(``stop_reason_ == "converged"``).
+
+Memory: the pool holds ``budget x (n_features + 1)`` float32 numbers (100,000 rows
+of 20 features: 8 MB); checkpoints and ``warm_start`` keep it, so that a resumed
+run pays for no row twice.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ._loop import TrainingLoop
+from .samplers import Generated
+
+__all__ = ["PoolLoop", "plan_rounds"]
+
+
+def plan_rounds(rows, n_rounds, min_rows=1):
+    """Sizes of ``n_rounds`` rounds doubling in size and summing to ``rows``.
+
+    >>> plan_rounds(15_000, 4)
+    [1000, 2000, 4000, 8000]
+    """
+    n_rounds = max(1, min(n_rounds, rows // max(1, min_rows)))
+    weights = [2.0**i for i in range(n_rounds)]
+    sizes = [int(rows * w / sum(weights)) for w in weights]
+    sizes[-1] += rows - sum(sizes)
+    return [s for s in sizes if s > 0]
+
+
+class PoolLoop(TrainingLoop):
+    """:class:`~skdistill._loop.TrainingLoop` on a growing pool of labelled rows.
+
+    Parameters
+    ----------
+    rows : int
+        Teacher rows for the rounds (the budget less the validation labels).
+    n_rounds : int
+        Rounds of new rows (sizes double from one to the next).
+    patience : int
+        Epochs without a new best validation RMSE (within the current step of
+        the schedule) before the next round is bought, or, after the last round,
+        before the learning rate is halved.
+    n_decays : int
+        Halvings of the learning rate after the last round before the run ends.
+    min_steps : int
+        Student updates per epoch at least (an epoch is one pass over the pool,
+        and at least this many minibatches while the pool is small).
+    **kwargs
+        As :class:`~skdistill._loop.TrainingLoop`; ``batch_size`` is the
+        minibatch size of the replay.
+    """
+
+    def __init__(self, *args, rows, n_rounds=4, patience=5, n_decays=3,
+                 min_steps=100, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rounds = plan_rounds(rows, n_rounds, min_rows=self.batch_size)
+        self.patience = patience
+        self.n_decays = n_decays
+        self.min_steps = min_steps
+        self.base_lr = self.trainer.lr
+        d = self.problem.space.n_features
+        device = self.problem.space.loc.device
+        self.pool_z = torch.empty(0, d, device=device)
+        self.pool_t = torch.empty(0, device=device)
+        # schedule state: rounds bought, halvings done in this round, epochs
+        # without improvement, best validation RMSE of this step
+        self.n_bought, self.decays, self.wait, self.step_best = 0, 0, 0, math.inf
+
+    # ------------------------------------------------------------- planning
+    def epoch_cost(self, epoch=None):
+        """Teacher rows the next epoch sends: a round's, when it buys one."""
+        if not self._buying():
+            return 0
+        n = self.rounds[self.n_bought]
+        n_gen, n_rand = self._round_plan(n)
+        return self.sampler.query_cost(n_gen) + n_rand
+
+    def _buying(self):
+        if self.n_bought >= len(self.rounds):
+            return False
+        # a round before the last is followed by the next at the first plateau;
+        # the learning rate decays in the last round only
+        return self.n_bought == 0 or self.wait >= self.patience
+
+    def _round_plan(self, n):
+        """Generated and random rows of a round of ``n`` teacher rows."""
+        if not self.sampler.uses_alpha:
+            return 0, n
+        cost = self.sampler.query_cost(1000) / 1000.0  # rows per generated sample
+        n_gen = int((n / 2) / cost)
+        return n_gen, n - int(round(n_gen * cost))
+
+    # ---------------------------------------------------------------- state
+    def _capture(self):
+        snap = super()._capture()
+        snap["pool"] = {
+            "z": self.pool_z,  # replaced on growth, never changed in place
+            "t": self.pool_t,
+            "schedule": (self.n_bought, self.decays, self.wait, self.step_best),
+            "lr": self.trainer.lr,
+        }
+        return snap
+
+    def _restore(self, snap):
+        super()._restore(snap)
+        pool = snap["pool"]
+        self.pool_z, self.pool_t = pool["z"], pool["t"]
+        self.n_bought, self.decays, self.wait, self.step_best = pool["schedule"]
+        self.trainer.set_lr(pool["lr"])
+
+    # -------------------------------------------------------------- running
+    def _buy(self):
+        problem, sampler = self.problem, self.sampler
+        n = self.rounds[self.n_bought]
+        n_gen, n_rand = self._round_plan(n)
+        draws = problem.space.draw(n_gen + n_rand, problem.generator)
+        zs, ts = [self.pool_z], [self.pool_t]
+        if n_rand:
+            z_rand = draws[n_gen:]
+            zs.append(z_rand)
+            ts.append(problem.teacher.label(z_rand))
+        if n_gen:
+            g = sampler.generate(draws[:n_gen])
+            g = g if isinstance(g, Generated) else Generated(g)
+            zs.append(g.x)
+            ts.append(g.t if g.t is not None else problem.teacher.label(g.x))
+            if g.extra_x is not None:
+                zs.append(g.extra_x)
+                ts.append(g.extra_t)
+        self.pool_z = torch.cat(zs)
+        self.pool_t = torch.cat([t.to(self.pool_z.dtype) for t in ts])
+        self.n_bought += 1
+        self.decays, self.wait, self.step_best = 0, 0, math.inf
+        self.trainer.set_lr(self.base_lr)
+
+    def _train_epoch(self, alpha):
+        if self._buying():
+            self._buy()
+        n = len(self.pool_z)
+        m = min(self.batch_size, n)
+        steps = max(math.ceil(n / m), self.min_steps)
+        gen = self.problem.generator
+        order = torch.cat(
+            [torch.randperm(n, generator=gen) for _ in range(math.ceil(steps * m / n))]
+        ).to(self.pool_z.device)
+        weights = torch.full((m,), 1.0 / m, device=self.pool_z.device)
+        total, count = 0.0, 0
+        for b in range(steps):
+            idx = order[b * m : (b + 1) * m]
+            sq = self.trainer.step(self.pool_z[idx], self.pool_t[idx], weights)
+            total += float(sq.sum())
+            count += len(idx)
+        return float("nan"), total / count
+
+    def run_epoch(self):
+        row = super().run_epoch()
+        val = row["val_rmse"]
+        if val < self.step_best * (1 - 1e-4):
+            self.step_best, self.wait = val, 0
+        else:
+            self.wait += 1
+        if self.wait >= self.patience and self.n_bought >= len(self.rounds):
+            if self.decays < self.n_decays:
+                self.decays += 1
+                self.wait = 0
+                self.trainer.set_lr(self.trainer.lr * 0.5)
+            else:
+                self.stop("converged")
+        return row

@@ -1,0 +1,98 @@
+"""The pool regime: every labelled row kept and replayed, rounds that spend the
+budget exactly, resumable like the stream regime."""
+
+import numpy as np
+import pytest
+from sklearn.neighbors import KNeighborsRegressor
+
+from skdistill import DataFreeDistillRegressor
+from skdistill._pool import plan_rounds
+
+from .conftest import make_torch_teacher, sum_of_squares
+
+BOUNDS = [(-1, 1)] * 3
+GRID = np.random.default_rng(1).uniform(-1, 1, (200, 3))
+
+
+class Counting:
+    """A black box that counts the rows it answers."""
+
+    def __init__(self):
+        self.rows = 0
+
+    def __call__(self, X):
+        self.rows += len(X)
+        return sum_of_squares(X)
+
+
+def _pool(teacher, **kw):
+    params = dict(student=(16,), sampler="random", regime="pool", n_validation=200,
+                  batch_size=32, max_teacher_queries=3000, random_state=0)
+    return DataFreeDistillRegressor(teacher, **{**params, **kw})
+
+
+def test_rounds_double_and_sum_to_the_rows():
+    assert plan_rounds(15_000, 4) == [1000, 2000, 4000, 8000]
+    assert sum(plan_rounds(12_345, 3)) == 12_345
+    assert plan_rounds(50, 4, min_rows=32) == [50]
+
+
+def test_pool_spends_the_budget_exactly_and_converges():
+    teacher = Counting()
+    est = _pool(teacher).fit(bounds=BOUNDS)
+    assert est.stop_reason_ == "converged"
+    assert teacher.rows == est.n_teacher_queries_ == 3000
+    assert est.history_["n_teacher_queries"][-1] == 3000
+    fidelity = np.sqrt(np.mean((est.predict(GRID) - sum_of_squares(GRID)) ** 2))
+    assert fidelity < 0.25 * sum_of_squares(GRID).std()
+
+
+def test_pool_beats_the_stream_at_the_same_rows():
+    """Every answer replayed: at a small budget the pool student is closer."""
+    teacher = KNeighborsRegressor(5).fit(GRID, sum_of_squares(GRID))
+    target = teacher.predict(GRID)
+    pool = _pool(teacher, max_teacher_queries=4000).fit(bounds=BOUNDS)
+    stream = DataFreeDistillRegressor(
+        teacher, student=(16,), sampler="random", n_validation=200, batch_size=32,
+        batches_per_epoch=10, max_teacher_queries=4000, random_state=0,
+    ).fit(bounds=BOUNDS)
+    assert pool.n_teacher_queries_ <= 4000 and stream.n_teacher_queries_ <= 4000
+
+    def rmse(est):
+        return np.sqrt(np.mean((est.predict(GRID) - target) ** 2))
+
+    assert rmse(pool) < 0.7 * rmse(stream)
+
+
+def test_pool_with_differential_evolution_keeps_every_row():
+    teacher = Counting()
+    est = _pool(teacher, sampler="direct", de_maxiter=2, max_teacher_queries=4000)
+    est.fit(bounds=BOUNDS)
+    assert teacher.rows == est.n_teacher_queries_ <= 4000
+    assert est.stop_reason_ == "converged"
+
+
+def test_pool_on_a_differentiable_teacher_and_auto():
+    est = _pool(make_torch_teacher(3), regime="auto", max_epochs=3).fit(bounds=BOUNDS)
+    # differentiable: the stream regime, 2 x 32 fresh rows per update, 10 a epoch
+    assert est.stop_reason_ == "max_epochs"
+    assert est.n_teacher_queries_ == 200 + 3 * 10 * 64
+    est = _pool(make_torch_teacher(3), max_epochs=3).fit(bounds=BOUNDS)
+    assert est.n_teacher_queries_ <= 3000  # pool on a torch teacher works too
+    est = _pool(sum_of_squares, regime="auto").fit(bounds=BOUNDS)
+    assert est.stop_reason_ == "converged"  # a black box: the pool regime
+
+
+def test_a_budget_too_small_for_the_pool_names_what_to_change():
+    with pytest.raises(ValueError, match="Raise max_teacher_queries to at least 232"):
+        _pool(sum_of_squares, max_teacher_queries=220).fit(bounds=BOUNDS)
+
+
+def test_pool_resumes_exactly():
+    full = _pool(sum_of_squares).fit(bounds=BOUNDS)
+    part = _pool(sum_of_squares, max_epochs=full.n_iter_ // 2).fit(bounds=BOUNDS)
+    assert part.stop_reason_ == "max_epochs"
+    part.set_params(max_epochs=1000, warm_start=True).fit(bounds=BOUNDS)
+    np.testing.assert_array_equal(part.predict(GRID), full.predict(GRID))
+    assert part.n_teacher_queries_ == full.n_teacher_queries_ == 3000
+    assert part.history_["val_rmse"] == full.history_["val_rmse"]
