@@ -191,7 +191,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         ``"pool"`` (for black boxes, whose answers are the costly resource) asks
         the teacher in ``pool_rounds`` rounds of doubling size that spend exactly
         ``max_teacher_queries`` (100,000 rows when it is None), keeps every answer
-        and trains on minibatches of ``batch_size`` replayed from the whole pool,
+        and trains (with Adam, not the paper's RMSprop) on minibatches of
+        ``batch_size`` replayed from the whole pool,
         buying the next round when the validation RMSE stalls for
         ``pool_patience`` epochs; after the last round it halves ``lr`` three
         times on plateaus, then ends with ``stop_reason_ == "converged"``
@@ -204,6 +205,11 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
     pool_patience : int, default=5
         Epochs without improvement before the pool regime buys the next round
         (or, after the last, halves ``lr``).
+    draws : {"random", "sobol", "lhs"}, default="random"
+        How the training rows are drawn from the input spec: independent draws,
+        or space-filling points of :mod:`scipy.stats.qmc` (scrambled Sobol, Latin
+        hypercube) mapped through the spec the same way (inverse normal CDF for
+        Gaussian features). The validation set is always drawn at random.
     max_teacher_queries : int, default=None
         Budget of rows sent to the teacher, validation labels included. Training
         stops before an epoch that would exceed it, keeping the best student so far;
@@ -338,6 +344,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "regenerate": [StrOptions({"epoch", "batch"})],
         "regime": [StrOptions({"auto", "stream", "pool"})],
+        "draws": [StrOptions({"random", "sobol", "lhs"})],
         "pool_rounds": [Interval(Integral, 1, None, closed="left")],
         "pool_patience": [Interval(Integral, 1, None, closed="left")],
         "max_teacher_queries": [Interval(Integral, 1, None, closed="left"), None],
@@ -373,6 +380,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         regime="stream",
         pool_rounds=4,
         pool_patience=5,
+        draws="random",
         optimizer="auto",
         target_range=None,
         epsilon=0.05,
@@ -410,6 +418,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         self.regime = regime
         self.pool_rounds = pool_rounds
         self.pool_patience = pool_patience
+        self.draws = draws
         self.optimizer = optimizer
         self.target_range = target_range
         self.epsilon = epsilon
@@ -621,14 +630,16 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             z_sel, t_sel = self._label_validation(view, generator, validation_data, d)
         student = build_image_student(self.student, d, student_seed, spec.shape)
         student = student.to(device)
-        trainer = make_trainer(student, self.lr, self.weight_decay, self.loss)
+        regime = self._regime(view)
+        # the paper's RMSprop for the stream; Adam converges further on a pool
+        trainer = make_trainer(student, self.lr, self.weight_decay, self.loss,
+                               optimizer="adam" if regime == "pool" else "rmsprop")
         problem = DistillProblem(
             space, view, student, generator, student_mlp=trainer.mlp
         )
         sampler.setup(problem)
         callbacks = self._callbacks(state is not None and resumed_from == "checkpoint",
                                     state)
-        regime = self._regime(view)
         loop_cls, extra = TrainingLoop, {}
         if regime == "pool":
             loop_cls = PoolLoop
@@ -647,6 +658,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             batch_size=self.batch_size,
             batches_per_epoch=self.batches_per_epoch,
             regenerate=self.regenerate,
+            draws=self.draws,
             validation=(z_sel, t_sel),
             constants={
                 "fingerprint": fingerprint,

@@ -28,7 +28,7 @@ from .teachers import TeacherError
 __all__ = ["TrainingLoop", "HISTORY_KEYS", "FORMAT"]
 
 # Version of the state_dict layout (checkpoint files of another version are ignored).
-FORMAT = 2
+FORMAT = 3
 HISTORY_KEYS = (
     "epoch",
     "alpha",
@@ -58,6 +58,8 @@ class TrainingLoop:
         ``t_max``, ``m`` and ``n_s`` of Algorithm 1.
     regenerate : {"epoch", "batch"}
         When generated samples are optimised against the student.
+    draws : {"random", "sobol", "lhs"}
+        How each epoch's draws are made (see ``StandardizedSpace.draw``).
     validation : (Tensor, Tensor)
         Standardized inputs and targets on which every epoch's student is scored.
     constants : dict
@@ -91,6 +93,7 @@ class TrainingLoop:
         batch_size,
         batches_per_epoch,
         regenerate="epoch",
+        draws="random",
         validation,
         constants=None,
         callbacks=(),
@@ -104,6 +107,7 @@ class TrainingLoop:
         self.batch_size = batch_size
         self.batches_per_epoch = batches_per_epoch
         self.per_batch = regenerate == "batch"
+        self.draws = draws
         self.z_val, self.t_val = validation
         self.constants = dict(constants or {})
         self.callbacks = list(callbacks)
@@ -320,7 +324,7 @@ class TrainingLoop:
         nb = self.batches_per_epoch
         n_gen, n_rand = self.batch_plan(alpha)
         d = space.n_features
-        draws = space.draw(nb * (n_gen + n_rand), problem.generator)
+        draws = space.draw(nb * (n_gen + n_rand), problem.generator, self.draws)
         z_start = draws[: nb * n_gen]
         z_rand = draws[nb * n_gen :]
 

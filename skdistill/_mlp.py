@@ -16,7 +16,7 @@ from torch import nn
 
 from ._activations import check_spec, from_module, name_of
 
-__all__ = ["FunctionalMLP", "RMSprop", "flatten_parameters", "mlp_layers"]
+__all__ = ["FunctionalMLP", "RMSprop", "Adam", "flatten_parameters", "mlp_layers"]
 
 
 # Torch kernels of the activations of :mod:`skdistill._activations` (the one
@@ -331,3 +331,84 @@ class RMSprop:
         """Bind :meth:`numpy_step` to a NumPy view of ``square_avg`` (CPU only)."""
         self._square_avg_np = self.square_avg.numpy()
         return self._square_avg_np
+
+    def state_dict(self):
+        return {"square_avg": self.square_avg.clone(), "lr": self.lr}
+
+    def load_state_dict(self, state):
+        # in place: the NumPy step works on a view of this buffer
+        self.square_avg.copy_(state["square_avg"])
+        self.lr = state.get("lr", self.lr)
+
+
+class Adam:
+    """``torch.optim.Adam`` (L2 ``weight_decay``, no amsgrad) on one tensor: the
+    project's one copy, used by the pool regime's student updates.
+
+    ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``, then
+    ``param <- param - lr / (1 - b1^k) m / (sqrt(v) / sqrt(1 - b2^k) + eps)`` at
+    step ``k``, with ``g = grad + weight_decay param``. Same interface as
+    :class:`RMSprop`: :meth:`step` in torch, :meth:`numpy_step` in NumPy.
+    """
+
+    def __init__(self, param, lr, weight_decay=0.0, betas=(0.9, 0.999), eps=1e-8):
+        self.lr, self.weight_decay, self.eps = lr, weight_decay, eps
+        self.beta1, self.beta2 = betas
+        self.exp_avg = torch.zeros_like(param)
+        self.exp_avg_sq = torch.zeros_like(param)
+        self.k = 0
+
+    def _scales(self):
+        self.k += 1
+        bias1 = 1.0 - self.beta1**self.k
+        bias2 = 1.0 - self.beta2**self.k
+        return self.lr / bias1, bias2**0.5
+
+    def step(self, param, grad):
+        """Update ``param`` in place from ``grad``."""
+        if self.weight_decay:
+            grad = grad.add(param, alpha=self.weight_decay)
+        step_size, root2 = self._scales()
+        self.exp_avg.lerp_(grad, 1.0 - self.beta1)
+        self.exp_avg_sq.mul_(self.beta2).addcmul_(grad, grad, value=1.0 - self.beta2)
+        denom = (self.exp_avg_sq.sqrt() / root2).add_(self.eps)
+        param.addcdiv_(self.exp_avg, denom, value=-step_size)
+
+    def numpy_step(self, param, grad, work):
+        """:meth:`step` on NumPy views, no allocation per step (see
+        :meth:`RMSprop.numpy_step`)."""
+        tmp, tmp2 = work
+        m, v = self._np
+        if self.weight_decay:
+            np.multiply(param, self.weight_decay, out=tmp)
+            tmp += grad
+        else:
+            tmp[:] = grad
+        step_size, root2 = self._scales()
+        m *= self.beta1
+        np.multiply(tmp, 1.0 - self.beta1, out=tmp2)
+        m += tmp2
+        v *= self.beta2
+        np.multiply(tmp, tmp, out=tmp2)
+        tmp2 *= 1.0 - self.beta2
+        v += tmp2
+        np.sqrt(v, out=tmp2)
+        tmp2 /= root2
+        tmp2 += self.eps
+        np.divide(m, tmp2, out=tmp)
+        tmp *= step_size
+        param -= tmp
+
+    def numpy_moments(self):
+        """Bind :meth:`numpy_step` to NumPy views of the moments (CPU only)."""
+        self._np = (self.exp_avg.numpy(), self.exp_avg_sq.numpy())
+        return self._np
+
+    def state_dict(self):
+        return {"exp_avg": self.exp_avg.clone(), "exp_avg_sq": self.exp_avg_sq.clone(),
+                "k": self.k, "lr": self.lr}
+
+    def load_state_dict(self, state):
+        self.exp_avg.copy_(state["exp_avg"])
+        self.exp_avg_sq.copy_(state["exp_avg_sq"])
+        self.k, self.lr = state["k"], state["lr"]

@@ -128,7 +128,7 @@ class PoolLoop(TrainingLoop):
         problem, sampler = self.problem, self.sampler
         n = self.rounds[self.n_bought]
         n_gen, n_rand = self._round_plan(n)
-        draws = problem.space.draw(n_gen + n_rand, problem.generator)
+        draws = problem.space.draw(n_gen + n_rand, problem.generator, self.draws)
         zs, ts = [self.pool_z], [self.pool_t]
         if n_rand:
             z_rand = draws[n_gen:]

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ._activations import numpy_backward, numpy_forward
-from ._mlp import FunctionalMLP, RMSprop, flatten_parameters
+from ._mlp import Adam, FunctionalMLP, RMSprop, flatten_parameters
 from .objectives import STUDENT_LOSSES, student_loss
 
 __all__ = ["make_trainer", "AutogradTrainer", "MLPTrainer"]
@@ -29,15 +29,29 @@ def _check_loss(loss):
     return loss
 
 
+OPTIMIZERS = {"rmsprop": RMSprop, "adam": Adam}
+
+
+def _check_optimizer(optimizer):
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(
+            f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}."
+        )
+    return optimizer
+
+
 class AutogradTrainer:
-    """RMSprop through autograd; works for any student module."""
+    """RMSprop (the paper's) or Adam through autograd; works for any student."""
 
     mlp = None
 
-    def __init__(self, student, lr, weight_decay, loss="squared"):
+    def __init__(self, student, lr, weight_decay, loss="squared", optimizer="rmsprop"):
         self.student = student
         self.loss = _check_loss(loss)
-        self.optimizer = torch.optim.RMSprop(
+        torch_optimizer = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}[
+            _check_optimizer(optimizer)
+        ]
+        self.optimizer = torch_optimizer(
             student.parameters(), lr=lr, weight_decay=weight_decay
         )
 
@@ -97,7 +111,8 @@ class MLPTrainer:
     torch's, and the step is nothing but small operations.
     """
 
-    def __init__(self, student, mlp, lr, weight_decay, loss="squared"):
+    def __init__(self, student, mlp, lr, weight_decay, loss="squared",
+                 optimizer="rmsprop"):
         self.student = student
         self.loss = _check_loss(loss)
         flat, grad, views = flatten_parameters(student)
@@ -107,7 +122,7 @@ class MLPTrainer:
             (views[W], views[b] if b is not None else None) for W, b in self.mlp.params
         ]
         self.flat, self.grad = flat, grad
-        self.optimizer = RMSprop(flat, lr, weight_decay)
+        self.optimizer = OPTIMIZERS[_check_optimizer(optimizer)](flat, lr, weight_decay)
         self._numpy = _NumpyMLPStep.build(self) if flat.device.type == "cpu" else None
 
     @property
@@ -145,13 +160,13 @@ class MLPTrainer:
         self.flat.copy_(snapshot)
 
     def state_dict(self):
-        """Weights and RMSprop moments, copied (two small clones)."""
-        return {"flat": self.flat.clone(), "square_avg": self.optimizer.square_avg.clone()}
+        """Weights and optimizer moments, copied (small clones)."""
+        return {"flat": self.flat.clone(), "optimizer": self.optimizer.state_dict()}
 
     def load_state_dict(self, state):
         # in place: the NumPy step works on views of these buffers
         self.flat.copy_(state["flat"])
-        self.optimizer.square_avg.copy_(state["square_avg"])
+        self.optimizer.load_state_dict(state["optimizer"])
 
 
 class _NumpyMLPStep:
@@ -216,10 +231,11 @@ class _NumpyMLPStep:
         return diff * diff
 
 
-def make_trainer(student, lr, weight_decay, loss="squared"):
-    """The fastest trainer that computes the exact RMSprop update for ``student``,
-    minimising the weighted ``loss`` (``"squared"`` or ``"logcosh"``)."""
+def make_trainer(student, lr, weight_decay, loss="squared", optimizer="rmsprop"):
+    """The fastest trainer that computes the exact ``optimizer`` update
+    (``"rmsprop"``, the paper's, or ``"adam"``) for ``student``, minimising the
+    weighted ``loss`` (``"squared"`` or ``"logcosh"``)."""
     mlp = FunctionalMLP.from_module(student) if student.training else None
     if mlp is not None and all(p.dtype == torch.float32 for p in student.parameters()):
-        return MLPTrainer(student, mlp, lr, weight_decay, loss)
-    return AutogradTrainer(student, lr, weight_decay, loss)
+        return MLPTrainer(student, mlp, lr, weight_decay, loss, optimizer)
+    return AutogradTrainer(student, lr, weight_decay, loss, optimizer)

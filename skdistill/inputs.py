@@ -499,17 +499,34 @@ class StandardizedSpace:
         self.bounded = bool(np.isfinite(low).any() or np.isfinite(high).any())
         self.raw_low, self.raw_high = t(spec.low), t(spec.high)
 
-    def draw(self, n, generator):
-        """``n`` standardized samples drawn with the torch ``generator``."""
+    def draw(self, n, generator, method="random"):
+        """``n`` standardized samples drawn with the torch ``generator``.
+
+        ``method="random"``: independent draws. ``"sobol"`` (scrambled Sobol
+        points) or ``"lhs"`` (Latin hypercube), from :mod:`scipy.stats.qmc`, seeded
+        from ``generator``: space-filling uniforms mapped through the spec as the
+        random draws are (the inverse normal CDF for Gaussian and unbounded
+        features, exponentials normalized onto the simplex for compositions).
+        """
         d = self.n_features
         dev, dt = self.loc.device, self.loc.dtype
-        if self.kind == "uniform":
-            u = torch.rand(n, d, generator=generator, dtype=dt).to(dev)
-            return self.low + (self.high - self.low) * u
-        if self.kind == "dirichlet":
-            e = -torch.log1p(-torch.rand(n, d, generator=generator, dtype=dt)).to(dev)
-            return self.project(self.from_raw(e))
-        z = torch.randn(n, d, generator=generator, dtype=dt).to(dev)
+        if method == "random":
+            if self.kind == "uniform":
+                u = torch.rand(n, d, generator=generator, dtype=dt).to(dev)
+                return self.low + (self.high - self.low) * u
+            if self.kind == "dirichlet":
+                u = torch.rand(n, d, generator=generator, dtype=dt)
+                return self.project(self.from_raw(-torch.log1p(-u).to(dev)))
+            z = torch.randn(n, d, generator=generator, dtype=dt).to(dev)
+        else:
+            u = torch.as_tensor(_qmc_uniforms(method, n, d, generator), dtype=dt)
+            if self.kind == "uniform":
+                return self.low + (self.high - self.low) * u.to(dev)
+            if self.kind == "dirichlet":
+                return self.project(self.from_raw(-torch.log1p(-u).to(dev)))
+            from scipy.special import ndtri
+
+            z = torch.as_tensor(ndtri(u.double().numpy()), dtype=dt).to(dev)
         if self.kind == "gaussian":
             z = self.draw_loc + self.draw_scale * z
         return self.project(z)
@@ -563,3 +580,23 @@ def _image_rows(X, shape=None, infer=True):
             f"X holds images of shape {tuple(X.shape[1:])}; expected {tuple(shape)}."
         )
     return X.reshape(X.shape[0], -1), found
+
+
+DRAW_METHODS = ("random", "sobol", "lhs")
+
+
+def _qmc_uniforms(method, n, d, generator):
+    """``n`` space-filling points of ``(0, 1)^d`` (NumPy float64), seeded from the
+    torch ``generator`` (so they are reproducible and resumable like draws)."""
+    from scipy.stats import qmc
+
+    if method not in DRAW_METHODS:
+        raise ValueError(f"draws must be one of {DRAW_METHODS}, got {method!r}.")
+    seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+    if method == "sobol":
+        engine = qmc.Sobol(d, scramble=True, seed=seed)
+        m = max(0, int(np.ceil(np.log2(max(n, 1)))))
+        u = engine.random_base2(m)[:n]  # a power of two keeps the balance
+    else:
+        u = qmc.LatinHypercube(d, seed=seed).random(n)
+    return np.clip(u, 1e-12, 1 - 1e-12)

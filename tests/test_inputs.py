@@ -83,3 +83,45 @@ def test_standardized_space_round_trip_and_projection():
     torch.testing.assert_close(space.from_raw(x), z)
     far = torch.full((1, 2), 50.0)
     assert (space.to_raw(space.project(far)) <= torch.tensor([200.0, 1.0]) + 1e-4).all()
+
+
+@pytest.mark.parametrize("method", ["sobol", "lhs"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        InputSpec(bounds=[(0, 1), (-5, 5)]),
+        InputSpec(n_features=2),
+        InputSpec(mean=[1.0, -1.0], std=[2.0, 0.5]),
+        InputSpec(bounds=[(0, 1)] * 3, simplex=True),
+    ],
+    ids=["box", "normal", "gaussian", "simplex"],
+)
+def test_space_filling_draws_follow_the_spec(method, spec):
+    from skdistill.inputs import StandardizedSpace
+
+    space = StandardizedSpace(spec, dtype=torch.float64)
+    z = space.draw(4096, torch.Generator().manual_seed(0), method)
+    again = space.draw(4096, torch.Generator().manual_seed(0), method)
+    torch.testing.assert_close(z, again)  # seeded from the generator
+    plain = space.draw(4096, torch.Generator().manual_seed(0))
+    x, x_plain = space.to_raw(z).numpy(), space.to_raw(plain).numpy()
+    np.testing.assert_allclose(x.mean(0), x_plain.mean(0), atol=0.1 * x_plain.std(0).max())
+    np.testing.assert_allclose(x.std(0), x_plain.std(0), rtol=0.1)
+    assert (x >= spec.low - 1e-9).all() and (x <= spec.high + 1e-9).all()
+    if spec.simplex:
+        np.testing.assert_allclose(x.sum(1), 1.0)
+
+
+def test_estimator_draws_option():
+    from skdistill import DataFreeDistillRegressor
+
+    kw = dict(sampler="random", student=(8,), max_epochs=3, n_validation=50,
+              random_state=0)
+    a = DataFreeDistillRegressor(lambda X: X.sum(1), draws="sobol", **kw)
+    b = DataFreeDistillRegressor(lambda X: X.sum(1), **kw)
+    X = np.random.default_rng(0).uniform(size=(10, 2))
+    assert not np.array_equal(a.fit(bounds=[(0, 1)] * 2).predict(X),
+                              b.fit(bounds=[(0, 1)] * 2).predict(X))
+    with pytest.raises(ValueError, match="'draws' parameter"):
+        DataFreeDistillRegressor(lambda X: X.sum(1), draws="halton").fit(
+            bounds=[(0, 1)] * 2)

@@ -15,7 +15,7 @@ from skdistill._activations import (
     numpy_forward,
     to_module,
 )
-from skdistill._mlp import FunctionalMLP, RMSprop, mlp_layers, torch_kernels
+from skdistill._mlp import Adam, FunctionalMLP, RMSprop, mlp_layers, torch_kernels
 from skdistill._trainer import AutogradTrainer, MLPTrainer, make_trainer
 
 SPECS = ["identity", "tanh", "relu", "logistic", ("softplus", 2.0, 5.0)]
@@ -134,3 +134,39 @@ def test_rmsprop_is_torchs(weight_decay):
         opt_np.numpy_step(ours_np.numpy(), grad.numpy(), work)
     torch.testing.assert_close(ours_t, ref.detach(), rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(ours_np, ref.detach(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_adam_is_torchs(weight_decay):
+    torch.manual_seed(0)
+    ref = torch.randn(7, 3, dtype=torch.float64, requires_grad=True)
+    torch_opt = torch.optim.Adam([ref], lr=0.05, weight_decay=weight_decay)
+    ours_t, ours_np = ref.detach().clone(), ref.detach().clone()
+    opt_t = Adam(ours_t, 0.05, weight_decay=weight_decay)
+    opt_np = Adam(ours_np, 0.05, weight_decay=weight_decay)
+    opt_np.numpy_moments()
+    work = (np.empty((7, 3)), np.empty((7, 3)))
+    for _ in range(5):
+        grad = torch.randn(7, 3, dtype=torch.float64)
+        ref.grad = grad.clone()
+        torch_opt.step()
+        opt_t.step(ours_t, grad)
+        opt_np.numpy_step(ours_np.numpy(), grad.numpy(), work)
+    torch.testing.assert_close(ours_t, ref.detach(), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(ours_np, ref.detach(), rtol=1e-10, atol=1e-12)
+
+
+def test_mlp_trainer_with_adam_matches_torch():
+    torch.manual_seed(0)
+    a = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 1))
+    b = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 1))
+    b.load_state_dict(a.state_dict())
+    fast = make_trainer(a, 1e-2, 1e-3, optimizer="adam")
+    slow = AutogradTrainer(b, 1e-2, 1e-3, optimizer="adam")
+    assert isinstance(fast, MLPTrainer)
+    w = torch.rand(20)
+    for _ in range(4):
+        z, t = torch.randn(20, 4), torch.randn(20)
+        fast.step(z, t, w), slow.step(z, t, w)
+    for p, q in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)

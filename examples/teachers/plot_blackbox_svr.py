@@ -5,8 +5,10 @@ A black-box teacher: an SVR, on a budget of queries
 
 A support vector regressor has no gradients: skdistill can only ask it for
 predictions. This example distils one under a fixed budget of teacher queries,
-once with plain random draws and once with the paper's direct optimisation by
-differential evolution (section 3.6), and compares what each budget buys.
+with plain random draws (each answer used once, as in the paper's loop), with the
+pool regime (every answer kept and replayed) and with the paper's direct
+optimisation by differential evolution (section 3.6), and compares what each
+budget buys.
 """
 
 # %%
@@ -35,12 +37,15 @@ print(as_teacher(teacher))
 X_unlabeled, X_test = X_public[:50], X_public[50:]
 
 # %%
-# Two students, one budget
-# ------------------------
+# Three students, one budget
+# --------------------------
 # Every row sent to the teacher counts against ``max_teacher_queries``, validation
 # labels included; training stops before an epoch that would exceed it.
 #
 # - ``sampler="random"`` spends one query per training row;
+# - ``regime="pool"`` with random draws keeps every answer and replays it: the
+#   teacher is asked in a few rounds that spend the budget exactly, and the student
+#   trains on the whole pool until it stops improving, then the next round comes;
 # - ``sampler="direct"`` on a black box runs differential evolution: the random
 #   draws of a batch are the initial population, and each of the ``de_maxiter``
 #   generations asks the teacher about a population of trial inputs. Every answer
@@ -67,6 +72,14 @@ students = {
         sampler="random",
         batch_size=50,
         max_epochs=(budget - n_validation) // random_cost,
+        max_teacher_queries=budget,
+        random_state=0,
+    ),
+    "pool": DataFreeDistillRegressor(
+        teacher,
+        student=(30,),
+        sampler="random",
+        regime="pool",
         max_teacher_queries=budget,
         random_state=0,
     ),

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # module name -> one command each; modules not (yet) present are skipped
-COMMANDS = ["_speed", "_paper", "_protein", "_compact", "_digits", "_scaleout"]
+COMMANDS = ["_speed", "_paper", "_protein", "_compact", "_digits", "_scaleout", "_blackbox"]
 
 
 def main(argv=None):

@@ -1,0 +1,146 @@
+"""``python -m skdistill.bench blackbox``: black-box teachers against the by-hand
+baseline, at equal teacher rows.
+
+The by-hand baseline is what a user writes in ten lines: draw ``N`` rows from the
+input spec (N(0, I) on the paper's standardized split), label them with the
+teacher, fit ``MLPRegressor((50,), "tanh", early_stopping=True, max_iter=200)``.
+Against it, at the same ``N`` (validation labels included): skdistill's stream
+regime (Algorithm 1 with random draws, ``max_epochs`` set to spend the budget) and
+the pool regime, with plain or Sobol draws (``pool-sobol``). Reports fidelity RMSE to the teacher on the real test inputs
+(standardized target units), test RMSE, teacher rows and wall time, averaged over
+seeds. Finished cells are cached in ``--out`` (JSON), so an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+
+from ._data import load_dataset, machine_info, paper_split, rmse
+
+TEACHERS = ("hgb", "rf", "svr", "knn")
+METHODS = ("byhand", "stream", "pool", "pool-sobol")
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "blackbox", help="black-box teachers: skdistill against by-hand MLPRegressor"
+    )
+    p.add_argument("--data-dir", default=None, help="folder with NAME.npz datasets")
+    p.add_argument("--datasets", default="cpusmall,compactiv,pole")
+    p.add_argument("--teachers", default=",".join(TEACHERS))
+    p.add_argument("--budgets", default="20000,100000,500000")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument("--out", default="bench_blackbox.json",
+                   help="JSON cache of finished cells (resume)")
+    p.add_argument("--quick", action="store_true",
+                   help="cpusmall, HistGradientBoosting and kNN, 20k rows, one seed")
+    p.set_defaults(func=run)
+
+
+def make_teacher(name, seed):
+    from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+    from sklearn.neighbors import KNeighborsRegressor
+    from sklearn.svm import SVR
+
+    return {
+        "hgb": lambda: HistGradientBoostingRegressor(random_state=seed),
+        "rf": lambda: RandomForestRegressor(100, random_state=seed, n_jobs=1),
+        "svr": lambda: SVR(),
+        "knn": lambda: KNeighborsRegressor(),
+    }[name]()
+
+
+def by_hand(teacher, d, n, seed):
+    """The ten lines: N(0, I) draws labelled by the teacher, MLPRegressor."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPRegressor
+
+    X = np.random.default_rng(seed).standard_normal((n, d))
+    y = teacher.predict(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPRegressor(hidden_layer_sizes=(50,), activation="tanh",
+                             early_stopping=True, max_iter=200, random_state=seed)
+        return model.fit(X, y), n
+
+
+def distil(teacher, d, n, seed, method):
+    """skdistill at ``n`` teacher rows: ``method`` is a regime, with ``-sobol``
+    for scrambled Sobol draws."""
+    from skdistill import DataFreeDistillRegressor
+
+    regime, _, draws = method.partition("-")
+    params = dict(student=(50,), sampler="random", max_teacher_queries=n,
+                  random_state=seed, regime=regime, draws=draws or "random")
+    if regime == "stream":  # spend the budget: 1000 rows an epoch after validation
+        params["max_epochs"] = max(1, (n - 1000) // 1000)
+    est = DataFreeDistillRegressor(teacher, **params).fit(bounds=None)
+    return est, est.n_teacher_queries_
+
+
+def run_cell(dataset, teacher_name, budget, seed, method, data_dir):
+    X, y = load_dataset(dataset, data_dir)
+    (X_tr, y_tr), _, (X_te, y_te) = paper_split(X, y, seed=0)
+    teacher = make_teacher(teacher_name, 0).fit(X_tr, y_tr)
+    t_te = teacher.predict(X_te)
+    t0 = time.perf_counter()
+    if method == "byhand":
+        model, rows = by_hand(teacher, X.shape[1], budget, seed)
+    else:
+        model, rows = distil(teacher, X.shape[1], budget, seed, method)
+    wall = time.perf_counter() - t0
+    pred = model.predict(X_te)
+    return {"fidelity": rmse(pred, t_te), "test": rmse(pred, y_te), "rows": int(rows),
+            "wall": wall, "teacher_test": rmse(t_te, y_te)}
+
+
+def run(args):
+    if args.quick:
+        args.datasets, args.teachers, args.budgets, args.seeds = (
+            "cpusmall", "hgb,knn", "20000", "0")
+    datasets = args.datasets.split(",")
+    teachers = args.teachers.split(",")
+    budgets = [int(b) for b in args.budgets.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    methods = args.methods.split(",")
+    cache = {}
+    if os.path.exists(args.out):
+        with open(args.out) as f:
+            cache = json.load(f)
+    print("# blackbox: N(0, I) spec on the paper's standardized split, student 50 "
+          "tanh; fidelity = RMSE to the teacher on the real test rows")
+    print(f"# machine: {machine_info()}")
+    print("| dataset | teacher | budget | method | rows | fidelity RMSE | test RMSE |"
+          " wall (s) | fidelity / by hand |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for dataset in datasets:
+        for teacher_name in teachers:
+            for budget in budgets:
+                cells = {}
+                for method in methods:
+                    runs = []
+                    for seed in seeds:
+                        key = f"{dataset}/{teacher_name}/{budget}/{method}/{seed}"
+                        if key not in cache:
+                            cache[key] = run_cell(dataset, teacher_name, budget, seed,
+                                                  method, args.data_dir)
+                            with open(args.out, "w") as f:
+                                json.dump(cache, f, indent=1)
+                        runs.append(cache[key])
+                    cells[method] = {k: float(np.mean([r[k] for r in runs]))
+                                     for k in runs[0]}
+                base = cells.get("byhand", {}).get("fidelity")
+                for method, c in cells.items():
+                    ratio = f"{c['fidelity'] / base:.2f}" if base else ""
+                    print(f"| {dataset} | {teacher_name} | {budget} | {method} | "
+                          f"{c['rows']:.0f} | {c['fidelity']:.4f} | {c['test']:.4f} | "
+                          f"{c['wall']:.1f} | {ratio} |", flush=True)
+    print(f"\nseeds {seeds}; cache {args.out}")
+    return 0
