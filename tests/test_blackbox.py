@@ -13,7 +13,8 @@ from skdistill.teachers import TeacherError
 
 from .conftest import make_torch_teacher, sum_of_squares
 
-FAST = dict(max_epochs=6, batches_per_epoch=3, batch_size=10, n_validation=100,
+FAST = dict(regime="stream", sampler="direct",  # the paper's loop, DE on black boxes
+            max_epochs=6, batches_per_epoch=3, batch_size=10, n_validation=100,
             de_maxiter=4)
 
 
@@ -235,11 +236,12 @@ def test_every_optimised_sample_satisfies_the_spec(spec, seed):
 
 # ---------------------------------------------------------------------- students
 def test_rbf_student_short_spec():
-    est = DataFreeDistillRegressor(sum_of_squares, student="rbf:12", sampler="random",
-                                   random_state=0, **FAST).fit(bounds=[(-1, 1)] * 2)
+    est = DataFreeDistillRegressor(sum_of_squares, student="rbf:12",
+                                   random_state=0, **{**FAST, "sampler": "random"}
+                                   ).fit(bounds=[(-1, 1)] * 2)
     assert isinstance(est.student_.core, RBFNet) and est.student_.core.n_units == 12
-    assert DataFreeDistillRegressor(sum_of_squares, student="rbf", sampler="random",
-                                    random_state=0, **FAST).fit(
+    assert DataFreeDistillRegressor(sum_of_squares, student="rbf", random_state=0,
+                                    **{**FAST, "sampler": "random"}).fit(
         bounds=[(-1, 1)] * 2).student_.core.n_units == 100
     with pytest.raises(ValueError, match="Unknown student spec 'mlp'"):
         DataFreeDistillRegressor(sum_of_squares, student="mlp", **FAST).fit(

@@ -19,6 +19,7 @@ from .conftest import make_torch_teacher, sum_of_squares
 from .test_remote_teacher import Service
 
 FAST = dict(
+    regime="stream",  # the paper's loop: DE on black boxes
     student=(8,),
     sampler="direct",
     max_epochs=3,

@@ -228,12 +228,13 @@ def test_sklearn_and_callable_teachers_with_random_sampler():
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, size=(200, 3))
     teacher = make_pipeline(StandardScaler(), SVR()).fit(X, sum_of_squares(X))
-    est = DataFreeDistillRegressor(teacher, sampler="random", random_state=0, **FAST)
+    est = DataFreeDistillRegressor(teacher, sampler="random", regime="stream",
+                                   random_state=0, **FAST)
     est.fit(bounds=[(-1, 1)] * 3)
     assert not est.teacher_.differentiable
     assert "SklearnTeacher(Pipeline" in repr(est.teacher_)
     est2 = DataFreeDistillRegressor(
-        sum_of_squares, sampler="random", random_state=0, **FAST
+        sum_of_squares, sampler="random", regime="stream", random_state=0, **FAST
     ).fit(bounds=[(-1, 1)] * 3)
     Xt = rng.uniform(-1, 1, size=(300, 3))
     assert rmse(est2.predict(Xt), sum_of_squares(Xt)) < sum_of_squares(Xt).std()

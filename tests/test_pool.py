@@ -53,8 +53,8 @@ def test_pool_beats_the_stream_at_the_same_rows():
     target = teacher.predict(GRID)
     pool = _pool(teacher, max_teacher_queries=4000).fit(bounds=BOUNDS)
     stream = DataFreeDistillRegressor(
-        teacher, student=(16,), sampler="random", n_validation=200, batch_size=32,
-        batches_per_epoch=10, max_teacher_queries=4000, random_state=0,
+        teacher, student=(16,), sampler="random", regime="stream", n_validation=200,
+        batch_size=32, batches_per_epoch=10, max_teacher_queries=4000, random_state=0,
     ).fit(bounds=BOUNDS)
     assert pool.n_teacher_queries_ <= 4000 and stream.n_teacher_queries_ <= 4000
 

@@ -13,7 +13,8 @@ from skdistill.teachers import TeacherError
 
 from .conftest import sum_of_squares
 
-FAST = dict(max_epochs=4, batches_per_epoch=2, batch_size=10, n_validation=50,
+FAST = dict(regime="stream", sampler="direct",  # the paper's loop, DE on black boxes
+            max_epochs=4, batches_per_epoch=2, batch_size=10, n_validation=50,
             de_maxiter=3)
 
 

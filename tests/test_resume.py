@@ -19,7 +19,8 @@ from skdistill.teachers import TeacherError
 from .conftest import make_torch_teacher, sum_of_squares
 
 BOUNDS = [(-1, 1)] * 3
-FAST = dict(max_epochs=8, batches_per_epoch=3, batch_size=10, n_validation=100,
+FAST = dict(regime="stream",  # the paper's loop (DE on black boxes with "direct")
+            max_epochs=8, batches_per_epoch=3, batch_size=10, n_validation=100,
             de_maxiter=3, student=(8,))
 GRID = np.random.default_rng(1).uniform(-1, 1, (64, 3))
 REPO = Path(__file__).parents[1]
@@ -130,7 +131,7 @@ class FlakyTeacher:
 def test_teacher_error_stops_and_keeps_the_best_student(full_runs):
     # DE: 1 validation call, then 3 + 2 calls per epoch; call 20 is in epoch 3
     teacher = FlakyTeacher(fail_from=20, fail_to=20)
-    est = DataFreeDistillRegressor(teacher, random_state=0, **FAST)
+    est = DataFreeDistillRegressor(teacher, sampler="direct", random_state=0, **FAST)
     with pytest.warns(UserWarning, match="Training stopped at epoch 3: the teacher "
                                          "failed: .*service down"):
         est.fit(bounds=BOUNDS)
@@ -144,7 +145,7 @@ def test_teacher_error_stops_and_keeps_the_best_student(full_runs):
 
 
 def test_teacher_error_before_the_first_epoch_still_raises():
-    est = DataFreeDistillRegressor(FlakyTeacher(fail_from=3), random_state=0, **FAST)
+    est = DataFreeDistillRegressor(FlakyTeacher(fail_from=3), sampler="direct", random_state=0, **FAST)
     with pytest.raises(TeacherError, match="Epoch 0: .*service down"):
         est.fit(bounds=BOUNDS)
     assert not hasattr(est, "student_") and not hasattr(est, "stop_reason_")
@@ -165,7 +166,7 @@ def test_warm_start_trains_the_epochs_left_and_appends_history():
 
 def test_warm_start_with_nothing_left_warns_and_asks_no_teacher_row():
     teacher = FlakyTeacher(fail_from=10**9)
-    est = DataFreeDistillRegressor(teacher, random_state=0, **FAST).fit(bounds=BOUNDS)
+    est = DataFreeDistillRegressor(teacher, sampler="direct", random_state=0, **FAST).fit(bounds=BOUNDS)
     before, calls = est.predict(GRID), teacher.calls
     with pytest.warns(UserWarning, match="Nothing to train: .* already run 8 epochs"):
         est.set_params(warm_start=True).fit(bounds=BOUNDS)
@@ -239,7 +240,7 @@ def exits_midway(X):
 def test_a_fit_that_raises_saves_where_the_failed_epoch_started(tmp_path, full_runs):
     path = tmp_path / "run.joblib"
     EXIT_AT.update(call=28, calls=0)  # call 28: in epoch 5, after the write at 4
-    est = DataFreeDistillRegressor(exits_midway, random_state=0, checkpoint=path,
+    est = DataFreeDistillRegressor(exits_midway, sampler="direct", random_state=0, checkpoint=path,
                                    checkpoint_every=4, **FAST)
     with pytest.raises(SystemExit):
         est.fit(bounds=BOUNDS)
@@ -279,7 +280,7 @@ def teacher(X):
         os._exit(3)  # the process dies: no exception handler, no finally
     return (X ** 2).sum(axis=1) + X[:, 0]
 
-est = DataFreeDistillRegressor(teacher, random_state=0, checkpoint=checkpoint,
+est = DataFreeDistillRegressor(teacher, sampler="direct", random_state=0, checkpoint=checkpoint,
                                checkpoint_every=1, **{params})
 est.fit(bounds=[(-1, 1)] * 3)
 grid = np.random.default_rng(1).uniform(-1, 1, (64, 3))
@@ -328,17 +329,17 @@ def test_resume_with_a_cached_remote_teacher_pays_no_row_twice(tmp_path):
     path, cache = tmp_path / "run.joblib", tmp_path / "cache"
     params = dict(batch_size=10, checkpoint=path, checkpoint_every=3)
     with Service() as reference:
-        full = DataFreeDistillRegressor(RemoteTeacher(reference.url), random_state=0,
+        full = DataFreeDistillRegressor(RemoteTeacher(reference.url), sampler="direct", random_state=0,
                                         **{**FAST, **params, "checkpoint": None})
         full.fit(bounds=BOUNDS)
     h = full.history_["n_teacher_queries"]
     with Service() as service:
         first = DataFreeDistillRegressor(  # epoch 4 was labelled, then cut
-            RemoteTeacher(service.url, cache=cache), random_state=0,
+            RemoteTeacher(service.url, cache=cache), sampler="direct", random_state=0,
             callbacks=stop_after_epoch(4, KeyboardInterrupt), **{**FAST, **params})
         first.fit(bounds=BOUNDS)
         assert first.stop_reason_ == "interrupted" and service.rows == h[4]
-        est = DataFreeDistillRegressor(RemoteTeacher(service.url, cache=cache),
+        est = DataFreeDistillRegressor(RemoteTeacher(service.url, cache=cache), sampler="direct",
                                        random_state=0, **{**FAST, **params})
         est.fit(bounds=BOUNDS)
     np.testing.assert_array_equal(est.predict(GRID), full.predict(GRID))

@@ -6,7 +6,8 @@ input spec (N(0, I) on the paper's standardized split), label them with the
 teacher, fit ``MLPRegressor((50,), "tanh", early_stopping=True, max_iter=200)``.
 Against it, at the same ``N`` (validation labels included): skdistill's stream
 regime (Algorithm 1 with random draws, ``max_epochs`` set to spend the budget) and
-the pool regime, with plain or Sobol draws (``pool-sobol``). Reports fidelity RMSE to the teacher on the real test inputs
+the pool regime, with plain or Sobol draws (``pool-sobol``) or with half of its
+rows from differential evolution (``pool-de``). Reports fidelity RMSE to the teacher on the real test inputs
 (standardized target units), test RMSE, teacher rows and wall time, averaged over
 seeds. Finished cells are cached in ``--out`` (JSON), so an interrupted run resumes.
 """
@@ -22,7 +23,7 @@ import numpy as np
 from ._data import load_dataset, machine_info, paper_split, rmse
 
 TEACHERS = ("hgb", "rf", "svr", "knn")
-METHODS = ("byhand", "stream", "pool", "pool-sobol")
+METHODS = ("byhand", "stream", "pool", "pool-sobol", "pool-de")
 
 
 def add_parser(sub):
@@ -73,12 +74,14 @@ def by_hand(teacher, d, n, seed):
 
 def distil(teacher, d, n, seed, method):
     """skdistill at ``n`` teacher rows: ``method`` is a regime, with ``-sobol``
-    for scrambled Sobol draws."""
+    for scrambled Sobol draws, ``-de`` for half of each round's rows from the
+    direct sampler's differential evolution."""
     from skdistill import DataFreeDistillRegressor
 
-    regime, _, draws = method.partition("-")
-    params = dict(student=(50,), sampler="random", max_teacher_queries=n,
-                  random_state=seed, regime=regime, draws=draws or "random")
+    regime, _, option = method.partition("-")
+    params = dict(student=(50,), sampler="direct" if option == "de" else "random",
+                  max_teacher_queries=n, random_state=seed, regime=regime,
+                  draws="sobol" if option == "sobol" else "random")
     if regime == "stream":  # spend the budget: 1000 rows an epoch after validation
         params["max_epochs"] = max(1, (n - 1000) // 1000)
     est = DataFreeDistillRegressor(teacher, **params).fit(bounds=None)

@@ -171,6 +171,7 @@ def run(args):
                 teacher,
                 student=(args.student,),
                 sampler=sampler,
+                regime="stream",  # the same training for every teacher
                 max_epochs=args.epochs,
                 random_state=args.seed,
             ).fit()

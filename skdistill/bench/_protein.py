@@ -66,6 +66,7 @@ def make_estimator(method, teacher, args, seed):
         student=f"rbf:{args.units}", lr=args.lr, weight_decay=1e-6,
         batches_per_epoch=args.batches_per_epoch, max_epochs=10**7,
         max_teacher_queries=args.budget, random_state=seed,
+        regime="stream",  # the paper's protocol (section 3.6)
         alpha=args.alpha if args.alpha in ("decreasing", "increasing")
         else float(args.alpha),
     )
