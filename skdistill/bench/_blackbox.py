@@ -39,7 +39,7 @@ def add_parser(sub):
     p.add_argument("--out", default="bench_blackbox.json",
                    help="JSON cache of finished cells (resume)")
     p.add_argument("--quick", action="store_true",
-                   help="cpusmall, HistGradientBoosting and kNN, 20k rows, one seed")
+                   help="cpusmall, HistGradientBoosting and kNN, 5000 rows, one seed")
     p.set_defaults(func=run)
 
 
@@ -107,7 +107,7 @@ def run_cell(dataset, teacher_name, budget, seed, method, data_dir):
 def run(args):
     if args.quick:
         args.datasets, args.teachers, args.budgets, args.seeds = (
-            "cpusmall", "hgb,knn", "20000", "0")
+            "cpusmall", "hgb,knn", "5000", "0")
     datasets = args.datasets.split(",")
     teachers = args.teachers.split(",")
     budgets = [int(b) for b in args.budgets.split(",")]

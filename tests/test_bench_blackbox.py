@@ -1,0 +1,32 @@
+"""The ``blackbox`` benchmark: quick mode end to end, and resuming from its cache."""
+
+import json
+
+from skdistill.bench.__main__ import main
+
+from .conftest import DATA_DIR, requires_datasets
+
+
+@requires_datasets()
+def test_quick_mode_runs_and_resumes_from_its_cache(tmp_path, capsys):
+    out = tmp_path / "bb.json"
+    argv = ["blackbox", "--quick", "--data-dir", str(DATA_DIR), "--out", str(out),
+            "--methods", "byhand,pool"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    cache = json.loads(out.read_text())
+    assert sorted(cache) == sorted(
+        f"cpusmall/{t}/5000/{m}/0" for t in ("hgb", "knn") for m in ("byhand", "pool")
+    )
+    for cell in cache.values():
+        assert cell["rows"] == 5000  # the same teacher rows for both
+        assert 0 < cell["fidelity"] < 1.5
+    rows = [line for line in printed.splitlines() if line.startswith("| cpusmall")]
+    assert len(rows) == 4
+    # a second run finds every cell in the cache: the same table, no new fit
+    before = out.stat().st_mtime_ns
+    assert main(argv) == 0
+    assert out.stat().st_mtime_ns == before
+    assert [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| cpusmall")] == rows
+
