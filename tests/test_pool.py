@@ -7,6 +7,7 @@ from sklearn.neighbors import KNeighborsRegressor
 
 from skdistill import DataFreeDistillRegressor
 from skdistill._pool import plan_rounds
+from skdistill.callbacks import Callback
 
 from .conftest import make_torch_teacher, sum_of_squares
 
@@ -96,3 +97,37 @@ def test_pool_resumes_exactly():
     np.testing.assert_array_equal(part.predict(GRID), full.predict(GRID))
     assert part.n_teacher_queries_ == full.n_teacher_queries_ == 3000
     assert part.history_["val_rmse"] == full.history_["val_rmse"]
+
+
+class InterruptAt(Callback):
+    """Ctrl-C at the end of epoch ``k`` (once)."""
+
+    def __init__(self, k):
+        self.k, self.done = k, False
+
+    def on_epoch_end(self, loop):
+        if loop.epoch == self.k + 1 and not self.done:
+            self.done = True
+            raise KeyboardInterrupt
+
+
+ROWS = [0]
+
+
+def counted_sum_of_squares(X):
+    ROWS[0] += len(X)
+    return sum_of_squares(X)
+
+
+def test_pool_resumes_from_a_checkpoint_in_a_new_estimator(tmp_path):
+    path = tmp_path / "run.joblib"
+    full = _pool(counted_sum_of_squares).fit(bounds=BOUNDS)
+    cut = _pool(counted_sum_of_squares, checkpoint=path, checkpoint_every=5,
+                callbacks=[InterruptAt(full.n_iter_ // 2)]).fit(bounds=BOUNDS)
+    assert cut.stop_reason_ == "interrupted"
+    ROWS[0] = 0
+    again = _pool(counted_sum_of_squares, checkpoint=path,
+                  checkpoint_every=5).fit(bounds=BOUNDS)
+    np.testing.assert_array_equal(again.predict(GRID), full.predict(GRID))
+    # the rounds bought before the cut are not asked again
+    assert ROWS[0] == full.n_teacher_queries_ - cut.n_teacher_queries_ > 0
