@@ -97,8 +97,9 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         :class:`~skdistill.samplers.Sampler` subclass or instance. ``"auto"``:
         ``"direct"`` for differentiable teachers (the paper's method), ``"random"``
         for black boxes (with ``regime="auto"``, the pool of replayed answers:
-        on the black-box benchmark this beat both differential evolution and a
-        hand-written ``MLPRegressor`` baseline at equal teacher rows).
+        on the black-box benchmark this was more consistent than differential
+        evolution, and at parity with a hand-written ``MLPRegressor`` baseline at
+        equal teacher rows).
     alpha : float, {"decreasing", "increasing"} or callable, default="decreasing"
         Weight of generated samples in the student loss (eq. 7). ``"decreasing"`` is
         the paper's ``1 - epoch / max_epochs``; a callable receives the training
