@@ -214,6 +214,19 @@ def check_target_range(target_range):
     return low, high
 
 
+def build_objective_of(sampler, problem):
+    """:func:`build_objective` from a sampler's own ``objective``, ``beta``,
+    ``gamma``, ``target_range`` and ``epsilon`` parameters."""
+    return build_objective(
+        problem,
+        sampler.objective,
+        beta=sampler.beta,
+        gamma=sampler.gamma,
+        target_range=sampler.target_range,
+        epsilon=sampler.epsilon,
+    )
+
+
 def build_objective(problem, objective=None, *, beta=1e-5, gamma=1e-5,
                     target_range=None, epsilon=0.05):
     """The objective a sampler minimises, in the standardized units it works in.

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._mlp import RMSprop
 from ..objectives import as_objective
-from ._base import Sampler, build_objective, check_target_range, register_sampler
+from ._base import Sampler, build_objective_of, check_target_range, register_sampler
 from ._de import DE_STRATEGIES, DifferentialEvolution
 from ._gradient import objective_gradient
 
@@ -150,14 +150,7 @@ class DirectSampler(Sampler):
             if use_de
             else None
         )
-        self._objective = build_objective(
-            problem,
-            self.objective,
-            beta=self.beta,
-            gamma=self.gamma,
-            target_range=self.target_range,
-            epsilon=self.epsilon,
-        )
+        self._objective = build_objective_of(self, problem)
         return super().setup(problem)
 
     def query_cost(self, n):

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval
 
 from .._mlp import RMSprop, flatten_parameters
 from ..objectives import as_objective
-from ._base import Sampler, build_objective, check_target_range, register_sampler
+from ._base import Sampler, build_objective_of, check_target_range, register_sampler
 from ._gradient import objective_gradient
 
 __all__ = ["GeneratorSampler"]
@@ -164,14 +164,7 @@ class GeneratorSampler(Sampler):
         self._flat, self._grad = flat, grad
         self._optimizer = RMSprop(flat, self.generator_lr, weight_decay=self.weight_decay)
         self.generator_ = net
-        self._objective = build_objective(
-            problem,
-            self.objective,
-            beta=self.beta,
-            gamma=self.gamma,
-            target_range=self.target_range,
-            epsilon=self.epsilon,
-        )
+        self._objective = build_objective_of(self, problem)
         self.n_steps_ = 0
         return super().setup(problem)
 
