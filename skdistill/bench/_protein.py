@@ -33,7 +33,8 @@ def add_parser(sub):
     p.add_argument("--methods", default="random,de,de-uniform",
                    help="random; de (the paper's settings: best2bin, 25 generations, "
                    "decreasing alpha); de-uniform (5 generations, constant alpha that "
-                   "gives every labelled row the same weight)")
+                   "gives every labelled row the same weight); pool (the black-box "
+                   "default: regime='pool', every answer replayed)")
     p.add_argument("--batch-size", type=int, default=5,
                    help="m: generated (and random) samples per batch")
     p.add_argument("--random-batch-size", type=int, default=50)
@@ -73,6 +74,11 @@ def make_estimator(method, teacher, args, seed):
     if method == "random":
         return DataFreeDistillRegressor(teacher, sampler="random",
                                         batch_size=args.random_batch_size, **common)
+    if method == "pool":  # the black-box default: every answer kept and replayed
+        return DataFreeDistillRegressor(
+            teacher, sampler="random", batch_size=args.random_batch_size,
+            **{**common, "regime": "pool", "max_epochs": 2000},
+        )
     if method == "de-uniform":
         maxiter = 5
         # m final members, 5m trial rows and m random rows per batch: alpha = m / 7m
@@ -125,7 +131,8 @@ def run(args):
     for method in methods:
         for seed in range(args.seeds):
             est = make_estimator(method, teacher, args, seed)
-            est.set_params(max_epochs=_alpha_epochs(est, args))
+            if method != "pool":  # the pool plans its own rounds
+                est.set_params(max_epochs=_alpha_epochs(est, args))
             t0 = time.perf_counter()
             est.fit(input_spec=spec)
             wall = time.perf_counter() - t0
@@ -153,7 +160,7 @@ def run(args):
         test = np.array([row["test_rmse"] for row in r])
         fid = np.array([row["fidelity"] for row in r])
         paper = PAPER["random" if method == "random" else "de"]
-        if method == "de-uniform":
+        if method in ("de-uniform", "pool"):
             paper = (float("nan"), float("nan"))
         print(f"| {method} | {test.mean():.4f} +- {test.std():.4f} | {paper[0]:.3f} +- "
               f"{paper[1]:.3f} | {fid.mean():.4f} +- {fid.std():.4f} | "
