@@ -174,13 +174,11 @@ class PoolLoop(TrainingLoop):
             [torch.randperm(n, generator=gen) for _ in range(math.ceil(steps * m / n))]
         ).to(self.pool_z.device)
         weights = torch.full((m,), 1.0 / m, device=self.pool_z.device)
-        total, count = 0.0, 0
+        sq = []  # reduced once per epoch, not once per update
         for b in range(steps):
             idx = order[b * m : (b + 1) * m]
-            sq = self.trainer.step(self.pool_z[idx], self.pool_t[idx], weights)
-            total += float(sq.sum())
-            count += len(idx)
-        return float("nan"), total / count
+            sq.append(self.trainer.step(self.pool_z[idx], self.pool_t[idx], weights))
+        return float("nan"), float(torch.cat(sq).double().mean())
 
     def run_epoch(self):
         row = super().run_epoch()
