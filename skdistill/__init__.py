@@ -6,6 +6,8 @@ Compress a fitted regressor (the *teacher*) into a small neural network (the
 neural networks" (arXiv 2301.04338).
 """
 
+from .columns import Categorical, Constant, Continuous, Integer
+
 try:
     from ._estimator import DataFreeDistillRegressor
     from .callbacks import Callback, CSVLogger, EarlyStopping
@@ -35,6 +37,10 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "DataFreeDistillRegressor",
     "InputSpec",
+    "Continuous",
+    "Integer",
+    "Categorical",
+    "Constant",
     "Callback",
     "EarlyStopping",
     "CSVLogger",

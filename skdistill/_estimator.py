@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _resume
+from . import columns as _columns
 from ._loop import TrainingLoop
 from ._pool import PoolLoop
 from ._trainer import make_trainer
@@ -24,6 +25,7 @@ from .samplers import DirectSampler, DistillProblem, Sampler, resolve_sampler
 from .students import ScaledStudent
 from .students_cnn import build_image_student
 from .teachers import StandardizedTeacher, TeacherError, as_teacher
+from .teachers._frame import fitted_names, frame_teacher
 
 __all__ = ["DataFreeDistillRegressor"]
 
@@ -516,7 +518,11 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
                 f"Give the input distribution once: got {' and '.join(given)}. Use one of "
                 "X (unlabeled sample), bounds, or input_spec."
             )
-        if X is not None:
+        if X is not None and _is_frame(X) and not _floats_only(X):
+            # a DataFrame of columns of several kinds: a spec of its columns, by
+            # dtype (InputSpec.from_data); one of floats is read as an array is
+            spec = InputSpec.from_data(X)
+        elif X is not None:
             X, shape = _image_rows(X)  # images (n, C, H, W) -> flat rows
             X = _check_rows(
                 "X",
@@ -545,15 +551,26 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
                 "its number of features. Pass X (an unlabeled sample), bounds=[(low, "
                 "high), ...] or input_spec=InputSpec(...) to fit."
             )
+        named = spec.feature_names is not None and fitted_names(teacher) is not None
+        # differentiable teachers of tabular specs read the encoded rows
+        encoded = spec.columns is not None and teacher.differentiable
+        width = spec.n_encoded if encoded else spec.n_features
         if (
-            teacher.n_features_in_ is not None
-            and teacher.n_features_in_ != spec.n_features
+            not named  # names on both sides: frame_teacher names the differences
+            and teacher.n_features_in_ is not None
+            and teacher.n_features_in_ != width
         ):
             source = f" (from {given[0]})" if given else ""
+            what = (
+                f"gives encoded rows of {width} columns (numbers, and one indicator "
+                "per level of each categorical column), which a differentiable "
+                "teacher reads,"
+                if encoded else f"has {width} features"
+            )
             raise ValueError(
-                f"The input spec{source} has {spec.n_features} features but the teacher "
-                f"expects {teacher.n_features_in_} ({teacher!r}). Describe the "
-                "inputs the teacher takes, one entry per feature."
+                f"The input spec{source} {what} but the teacher expects "
+                f"{teacher.n_features_in_} ({teacher!r}). Describe the inputs the "
+                "teacher takes, one entry per feature."
             )
         return spec
 
@@ -622,9 +639,21 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         if teacher is self.teacher:  # a Teacher instance: count this fit's queries only
             teacher = teacher.fresh_copy()
         spec = self._resolve_spec(X, bounds, input_spec, teacher)
-        d = spec.n_features
         if spec.shape is not None:
             teacher = teacher.for_image_shape(spec.shape)
+        # DataFrames for black boxes fitted on them; the student reads encoded
+        # rows of width d
+        teacher = frame_teacher(teacher, spec)
+        if spec.columns is not None:
+            self.feature_names_in_ = np.asarray(spec.feature_names, dtype=object)
+        elif X is None and hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_  # from an earlier fit on a DataFrame
+        d = spec.n_encoded
+        if d == 0:
+            raise ValueError(
+                "Every column of the input spec is constant: there is nothing for a "
+                "student to learn."
+            )
 
         fingerprint = _resume.fingerprint(
             self.get_params(deep=False), spec, validation_data
@@ -720,7 +749,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         self.sampler_ = sampler
         self.callbacks_ = callbacks[1 : 1 + len(self.callbacks or ())]
         self.input_spec_ = spec
-        self.n_features_in_ = d
+        self.n_features_in_ = spec.n_features
         self.student_ = ScaledStudent(student, loc, scale, view.y_loc, view.y_scale).to(device)
         # predict runs a float64 twin: answers that do not depend on the batch a row
         # comes in (float32 matrix kernels differ by batch size in the last bits)
@@ -813,6 +842,9 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             X_val, y_val = validation_data
         else:
             X_val, y_val = validation_data, None
+        columns = space.spec.columns
+        if columns is not None:
+            X_val = _columns.encode(columns, X_val, where="validation_data X_val")
         X_val, _ = _image_rows(X_val, space.spec.shape, infer=False)
         X_val = _check_rows(
             "validation_data (X_val, or a tuple (X_val, y_val))",
@@ -821,7 +853,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             dtype=np.float64,
             input_name="validation X",
         )
-        if X_val.shape[1] != d:
+        if columns is None and X_val.shape[1] != d:
             raise ValueError(
                 f"validation_data has {X_val.shape[1]} features; the input spec has {d}."
             )
@@ -900,8 +932,12 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        X, _ = _image_rows(X, self.input_spec_.shape, infer=False)  # images -> rows
-        X = _check_rows("X", validate_data, self, X, reset=False, dtype=np.float64)
+        columns = getattr(self.input_spec_, "columns", None)
+        if columns is not None:  # a DataFrame (by name) or rows in column order
+            X = _columns.encode(columns, X)
+        else:
+            X, _ = _image_rows(X, self.input_spec_.shape, infer=False)  # images
+            X = _check_rows("X", validate_data, self, X, reset=False, dtype=np.float64)
         device = self._student64.x_loc.device
         out = []
         with torch.no_grad():
@@ -916,6 +952,17 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.required = False
         tags.input_tags.allow_nan = False
         return tags
+
+
+def _is_frame(X):
+    """Whether ``X`` is a DataFrame (it has named columns with dtypes)."""
+    return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
+
+
+def _floats_only(frame):
+    """Whether every column of a DataFrame holds floats (then it is read as an
+    array with feature names, and draws are those of the array)."""
+    return all(getattr(dt, "kind", None) == "f" for dt in frame.dtypes)
 
 
 def _same(a, b):

@@ -16,6 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import columns as _columns
 from ._activations import numpy_forward, to_module
 
 __all__ = ["CompactRegressor"]
@@ -62,15 +63,27 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
     Pipeline or be scored by cross-validation without being changed. To train it
     further on real data, use :meth:`to_skorch`.
 
+    **Tabular inputs.** When the input spec has columns (a DataFrame given to
+    ``fit``), ``predict`` takes a DataFrame (columns matched by name) or rows in
+    the spec's column order, and encodes them as the estimator does (one
+    indicator per level of each categorical column; :meth:`encode`); the encoding
+    is part of the compact model and needs NumPy only (pandas to read
+    DataFrames). The exports (:meth:`to_torch`, :meth:`to_skorch`,
+    :meth:`to_torchscript`, :meth:`to_onnx`) take the *encoded* rows: call
+    :meth:`encode` in front of them.
+
     Attributes
     ----------
     n_features_in_ : int
-        Number of input features.
+        Number of input features (columns, for tabular specs).
     feature_names_in_ : ndarray of str
         Feature names, when the distillation knew them (a DataFrame given to
         ``fit``, or names in the input spec).
-    x_loc_, x_scale_ : ndarray of shape (n_features_in_,)
-        The student sees ``(X - x_loc_) / x_scale_``.
+    columns_ : tuple of Column or None
+        The columns of a tabular input spec (see :mod:`skdistill.columns`).
+    x_loc_, x_scale_ : ndarray of shape (n_encoded,)
+        The student sees ``(encode(X) - x_loc_) / x_scale_``; ``n_encoded`` is
+        ``n_features_in_`` without columns.
     y_loc_, y_scale_ : float
         Its output ``o`` is returned as ``y_loc_ + y_scale_ * o``.
     coefs_ : list of ndarray of shape (n_in, n_out), or None
@@ -127,7 +140,9 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
             names = getattr(spec, "feature_names", None)
         if names is not None:
             self.feature_names_in_ = np.asarray(names, dtype=object)
-        d = self.n_features_in_
+        spec = getattr(estimator, "input_spec_", None)
+        self.columns_ = getattr(spec, "columns", None)
+        d = self.n_encoded
         self.x_loc_ = np.broadcast_to(_numpy_of(student.x_loc), (d,)).copy()
         self.x_scale_ = np.broadcast_to(_numpy_of(student.x_scale), (d,)).copy()
         self.y_loc_ = float(student.y_loc)
@@ -145,6 +160,34 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "n_features_in_")
+
+    @property
+    def n_encoded(self):
+        """Width of the rows the student reads (:meth:`encode`'s output)."""
+        columns = getattr(self, "columns_", None)
+        if columns is None:
+            return self.n_features_in_
+        return sum(c.width for c in columns)
+
+    def encode(self, X):
+        """The rows the student and the exports read: for tabular specs, numbers as
+        they are and one indicator per level of every categorical column (constant
+        columns dropped), with a ValueError naming the column for a missing
+        column, a NaN or an unknown level; other inputs are checked and returned
+        as float64.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_encoded)
+        """
+        check_is_fitted(self)
+        if getattr(self, "columns_", None) is not None:
+            return _columns.encode(self.columns_, X)
+        return self._check_X(X)
 
     def __sklearn_clone__(self):
         return self
@@ -172,7 +215,7 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        X = self._check_X(X)
+        X = self.encode(X)
         if self.module_ is not None:
             forward = self._forward_torch
         elif X.shape[0] >= _ONE_THREAD_FROM:
@@ -237,6 +280,8 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         if self.module_ is not None:
             return f"{type(self).__name__}({type(self.module_.core).__name__}, torch)"
         parts = [str(self.n_features_in_)]
+        if getattr(self, "columns_", None) is not None:
+            parts = [f"{self.n_features_in_} columns ({self.n_encoded} encoded)"]
         for W, act in zip(self.coefs_, self.activations_):
             name = act if isinstance(act, str) else act[0]
             parts.append(
@@ -342,7 +387,9 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         """Save the student as an ONNX model with a dynamic batch dimension.
 
         The graph has one input ``"X"`` of shape (batch, n_features) and one output
-        ``"y"`` of shape (batch,), in raw units. Needs the ``onnx`` extra
+        ``"y"`` of shape (batch,), in raw units. For tabular specs the input is the
+        encoded rows (batch, n_encoded) of :meth:`encode`: the one-hot encoding of
+        categorical columns stays outside the graph. Needs the ``onnx`` extra
         (``pip install "skdistill[onnx]"``: onnx and onnxscript for torch's exporter,
         onnxruntime to run the file).
 
@@ -372,7 +419,7 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         import torch
 
         module = self.to_torch(dtype)
-        example = torch.zeros((2, self.n_features_in_), dtype=getattr(torch, dtype))
+        example = torch.zeros((2, self.n_encoded), dtype=getattr(torch, dtype))
         batch = torch.export.Dim("batch")
         registry = logging.getLogger("torch.onnx._internal.exporter._registration")
         level = registry.level

@@ -5,20 +5,29 @@ where the inputs live. :class:`InputSpec` is that description, in the user's raw
 per-feature Gaussian moments, box bounds, or both (a Gaussian clipped to the box, as the
 paper does for images and protein fractions, sections 3.5-3.6).
 
+Tabular teachers (DataFrames with integer, categorical and constant columns) get a
+spec of columns instead (``InputSpec(columns=[...])`` with the kinds of
+:mod:`skdistill.columns`, or :meth:`InputSpec.from_data` on a DataFrame).
+
 Internally every sample is handled in *standardized* coordinates ``z = (x - loc) / scale``
 (:class:`StandardizedSpace`), so that step sizes such as ``direct_lr`` and penalties such
 as ``beta * ||x||^2`` (eq. 5) mean the same thing whether a feature is measured in
-thousands or in fractions.
+thousands or in fractions. Categorical columns are one-hot indicators there
+(:class:`TabularSpace`).
 """
 
 from __future__ import annotations
 
+import json
 import numbers
+import os
 
 import numpy as np
 import torch
 
-__all__ = ["InputSpec", "StandardizedSpace"]
+from . import columns as _columns
+
+__all__ = ["InputSpec", "StandardizedSpace", "TabularSpace"]
 
 
 def _as_feature_vector(value, name, n_features=None):
@@ -121,7 +130,23 @@ class InputSpec:
     >>> X = spec.draw(5, random_state=0)
     >>> bool(((X[:, 1] >= 10) & (X[:, 1] <= 20)).all())
     True
+
+    A data sheet of a DataFrame's columns, with no data at all:
+
+    >>> from skdistill.columns import Categorical, Continuous, Integer
+    >>> spec = InputSpec(columns=[
+    ...     Continuous("size", low=20, high=200),
+    ...     Integer("rooms", low=1, high=6),
+    ...     Categorical("city", ["A", "B", "C"], frequencies=[0.5, 0.3, 0.2]),
+    ... ])
+    >>> spec
+    InputSpec(3 columns: 1 continuous, 1 integer, 1 categorical)
+    >>> spec.draw(2, random_state=0).dtypes.tolist()
+    [dtype('float64'), dtype('int64'), dtype('O')]
     """
+
+    #: the columns of a tabular spec (``None`` for arrays of numbers)
+    columns = None
 
     def __init__(
         self,
@@ -132,7 +157,23 @@ class InputSpec:
         feature_names=None,
         simplex=False,
         shape=None,
+        columns=None,
     ):
+        if columns is not None:
+            others = [
+                name
+                for name, v in (("mean", mean), ("std", std), ("bounds", bounds),
+                                ("n_features", n_features), ("shape", shape))
+                if v is not None
+            ] + (["simplex"] if simplex else [])
+            if others:
+                raise ValueError(
+                    "columns describe every column on their own; give no "
+                    f"{', '.join(others)} with them (put ranges and moments in the "
+                    "columns)."
+                )
+            self._init_columns(columns, feature_names)
+            return
         if shape is not None:
             shape = _image_shape(shape)
             # per-pixel moments may come as images: keep flat vectors internally
@@ -250,6 +291,34 @@ class InputSpec:
                     f"[{self.low.sum():g}, {self.high.sum():g}] only."
                 )
 
+    def _init_columns(self, columns, feature_names):
+        cols = _columns.check_columns(columns)
+        names = [c.name for c in cols]
+        if feature_names is not None and list(feature_names) != names:
+            raise ValueError(
+                f"feature_names {list(feature_names)} differ from the column names "
+                f"{names}; the columns name themselves, leave feature_names out."
+            )
+        self.columns = cols
+        self.n_features = len(cols)
+        self.feature_names = np.asarray(names, dtype=object)
+        self.mean = self.std = None
+        self.low = np.array([c.bounds[0] if hasattr(c, "bounds") else -np.inf
+                             for c in cols])
+        self.high = np.array([c.bounds[1] if hasattr(c, "bounds") else np.inf
+                              for c in cols])
+        self.shape = None
+        self.simplex = False
+
+    @property
+    def n_encoded(self):
+        """Width of the rows the student reads: ``n_features``, except for tabular
+        specs, where each categorical column counts one per level and constant
+        columns none."""
+        if self.columns is None:
+            return self.n_features
+        return sum(c.width for c in self.columns)
+
     @staticmethod
     def _parse_bounds(bounds):
         try:
@@ -276,15 +345,31 @@ class InputSpec:
 
     @classmethod
     def from_data(
-        cls, X, feature_names=None, simplex=False, shape=None, value_range=None
+        cls, X, feature_names=None, simplex=False, shape=None, value_range=None,
+        kinds=None,
     ):
         """Spec from an unlabeled sample: Gaussian moments clipped to its range.
+
+        A pandas DataFrame gives a tabular spec (``columns``), one column kind per
+        column, by its dtype:
+
+        - ``bool``, ``category``, ``object`` and string dtypes:
+          :class:`~skdistill.columns.Categorical`, with the observed levels (a
+          categorical dtype: its categories) and their frequencies;
+        - integer dtypes: :class:`~skdistill.columns.Integer`, with the observed
+          range, mean and standard deviation;
+        - other numbers: :class:`~skdistill.columns.Continuous`, Gaussian moments
+          clipped to the observed range;
+        - a column with a single value: :class:`~skdistill.columns.Constant`.
+
+        ``kinds`` overrides the rule per column. Missing values are an error.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), (n, H, W) or (n, C, H, W)
             Unlabeled inputs (no targets needed). 3-D and 4-D arrays are images:
-            the spec gets their ``shape`` and per-pixel moments.
+            the spec gets their ``shape`` and per-pixel moments. A DataFrame gives
+            a tabular spec (above).
         feature_names : sequence of str, default=None
             Names to use in messages; taken from a pandas DataFrame if omitted.
         simplex : bool, default=False
@@ -295,6 +380,11 @@ class InputSpec:
             One range clipping every feature (pixels: ``(0, 1)``). By default image
             specs are clipped to the smallest and largest value of the whole
             sample, other specs to each feature's own range.
+        kinds : dict, default=None
+            DataFrames only: column name -> ``"continuous"``, ``"integer"``,
+            ``"categorical"``, ``"constant"``, or a
+            :class:`~skdistill.columns.Column` to use as it is (a zip code stored
+            as integers is ``"categorical"``).
 
         Returns
         -------
@@ -310,7 +400,34 @@ class InputSpec:
         InputSpec(n_features=64, gaussian clipped, images (1, 8, 8))
         >>> spec.to_images(spec.draw(5, random_state=0)).shape
         (5, 1, 8, 8)
+
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"size": [50.0, 80.5, 120.0], "rooms": [2, 3, 5],
+        ...                    "city": ["A", "B", "A"]})
+        >>> InputSpec.from_data(df).columns  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        (Continuous('size', mean=83.5, std=28.65..., low=50.0, high=120.0,
+                    dtype='float64'),
+         Integer('rooms', low=2, high=5, mean=3.33..., std=1.24..., dtype='int64'),
+         Categorical('city', levels=['A', 'B'], frequencies=[0.66..., 0.33...],
+                     dtype='...'))
         """
+        if hasattr(X, "columns") and hasattr(X, "dtypes"):  # a DataFrame
+            others = [n for n, v in (("feature_names", feature_names),
+                                     ("shape", shape), ("value_range", value_range))
+                      if v is not None] + (["simplex"] if simplex else [])
+            if others:
+                raise ValueError(
+                    f"{', '.join(others)} cannot be used with a DataFrame, which "
+                    "gives a tabular spec; see kinds= to set a column's kind."
+                )
+            if X.shape[0] < 1:
+                raise ValueError("X must have at least one row.")
+            return cls(columns=_columns.infer_columns(X, kinds))
+        if kinds is not None:
+            raise ValueError(
+                "kinds needs a pandas DataFrame (column names and dtypes); an array "
+                "gives a spec of continuous features."
+            )
         if feature_names is None and hasattr(X, "columns"):
             feature_names = [str(c) for c in X.columns]
         try:
@@ -447,9 +564,85 @@ class InputSpec:
         rng = check_random_state(random_state)
         gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
         space = StandardizedSpace(self, dtype=torch.float64)
-        return space.to_raw(space.draw(n_samples, gen)).numpy()
+        rows = space.to_raw(space.draw(n_samples, gen)).numpy()
+        if self.columns is not None:
+            return _columns.decode(self.columns, rows)
+        return rows
+
+    # -- saving ------------------------------------------------------------------
+    def to_dict(self):
+        """The spec as a JSON-friendly dict (:meth:`from_dict` reads it back)."""
+        out = {"format": "skdistill.InputSpec", "version": 1}
+        if self.columns is not None:
+            out["columns"] = [c.to_dict() for c in self.columns]
+            return out
+
+        def floats(a):
+            return [None if not np.isfinite(v) else float(v) for v in a]
+
+        out["n_features"] = int(self.n_features)
+        if self.mean is not None:
+            out["mean"], out["std"] = floats(self.mean), floats(self.std)
+        if np.isfinite(self.low).any() or np.isfinite(self.high).any():
+            out["bounds"] = [list(p) for p in zip(floats(self.low), floats(self.high))]
+        if self.feature_names is not None:
+            out["feature_names"] = [str(n) for n in self.feature_names]
+        if self.simplex:
+            out["simplex"] = True
+        if self.shape is not None:
+            out["shape"] = list(self.shape)
+        return out
+
+    @classmethod
+    def from_dict(cls, d):
+        """A spec from :meth:`to_dict`'s form."""
+        if not isinstance(d, dict) or d.get("format") != "skdistill.InputSpec":
+            raise ValueError(
+                "Not an input spec: expected a dict with format "
+                "'skdistill.InputSpec' (as InputSpec.to_dict() writes)."
+            )
+        if d.get("version") != 1:
+            raise ValueError(f"Unknown input spec version {d.get('version')!r}.")
+        keys = ("columns", "mean", "std", "bounds", "n_features", "feature_names",
+                "simplex", "shape")
+        extra = sorted(set(d) - {"format", "version", *keys})
+        if extra:
+            raise ValueError(f"Unknown input spec entries: {extra}.")
+        kw = {k: d[k] for k in keys if k in d}
+        if "columns" in kw:
+            return cls(columns=kw["columns"])
+        return cls(**kw)
+
+    def to_json(self, path=None, indent=2):
+        """The spec as JSON text, also written to ``path`` if given: a data sheet of
+        the inputs to keep beside the teacher (no data in it)."""
+        text = json.dumps(self.to_dict(), indent=indent)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+        return text
+
+    @classmethod
+    def from_json(cls, source):
+        """A spec from JSON: a path to a file :meth:`to_json` wrote, or the text."""
+        if isinstance(source, (str, os.PathLike)) and os.path.exists(source):
+            with open(source, encoding="utf-8") as f:
+                source = f.read()
+        try:
+            d = json.loads(source)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"from_json needs a path to a JSON file or JSON text: {exc}."
+            ) from None
+        return cls.from_dict(d)
 
     def __repr__(self):
+        if self.columns is not None:
+            counts = {}
+            for c in self.columns:
+                counts[c.kind] = counts.get(c.kind, 0) + 1
+            kinds = ", ".join(f"{v} {k}" for k, v in counts.items())
+            return f"InputSpec({self.n_features} columns: {kinds})"
         if self.mean is not None:
             kind = "gaussian" + (" clipped" if np.isfinite(self.bounds).any() else "")
         elif self.simplex:
@@ -472,6 +665,11 @@ class StandardizedSpace:
     standardized samples, ``project`` keeps optimised samples inside the spec's
     constraints, ``to_raw`` maps back to the teacher's units.
     """
+
+    def __new__(cls, spec, *args, **kwargs):
+        if cls is StandardizedSpace and getattr(spec, "columns", None) is not None:
+            cls = TabularSpace
+        return super().__new__(cls)
 
     def __init__(self, spec, device="cpu", dtype=torch.float32):
         loc, scale = spec.standardization()
@@ -551,6 +749,80 @@ class StandardizedSpace:
 
     def from_raw(self, x):
         return (x - self.loc) / self.scale
+
+
+class TabularSpace(StandardizedSpace):
+    """The standardized space of a tabular spec (``InputSpec(columns=...)``).
+
+    Rows are *encoded*: one coordinate per continuous or integer column
+    (standardized by its moments) and one indicator per level of each
+    categorical column (0 or 1, not rescaled); constant columns have none.
+    ``StandardizedSpace(spec)`` builds this class for such specs.
+
+    Draws take one uniform per column (independent, Sobol or Latin hypercube)
+    mapped by the column's kind. ``project`` clips numbers to their ranges,
+    rounds integer columns to integers and sets each categorical block to the
+    indicator of its largest entry: gradient steps and differential evolution
+    move the relaxed coordinates freely, and what the teacher and the student see
+    is always a valid row.
+    """
+
+    def __init__(self, spec, device="cpu", dtype=torch.float32):
+        cols = spec.columns
+        self.spec = spec
+        self.columns = cols
+        self.n_features = spec.n_encoded
+        self.simplex = False
+        self.kind = "tabular"
+        loc, scale = _columns.standardization(cols)
+        raw_low, raw_high = _columns.encoded_bounds(cols)
+
+        def t(a):
+            return torch.as_tensor(a, dtype=dtype, device=device)
+
+        self.loc, self.scale = t(loc), t(scale)
+        self.low, self.high = t((raw_low - loc) / scale), t((raw_high - loc) / scale)
+        self.raw_low, self.raw_high = t(raw_low), t(raw_high)
+        self.bounded = True
+        at, ints, blocks = 0, [], []
+        for c in cols:
+            if c.kind == "integer":
+                ints.append(at)
+            elif c.kind == "categorical":
+                blocks.append((at, c.width))
+            at += c.width
+        self._ints = torch.as_tensor(ints, dtype=torch.long, device=device)
+        self._blocks = blocks
+
+    def draw(self, n, generator, method="random"):
+        """``n`` encoded, standardized rows drawn with the torch ``generator``:
+        uniforms (``method``: "random", "sobol" or "lhs"), one per column,
+        mapped through each column's kind."""
+        k = len(self.columns)
+        if method == "random":
+            u = torch.rand(n, k, generator=generator, dtype=torch.float64).numpy()
+            u = np.clip(u, 1e-12, 1 - 1e-12)
+        else:
+            u = _qmc_uniforms(method, n, k, generator)
+        raw = _columns.from_uniforms(self.columns, u)
+        x = torch.as_tensor(raw, dtype=self.loc.dtype).to(self.loc.device)
+        return self.from_raw(x)
+
+    def project(self, z):
+        z = torch.clamp(z, self.low, self.high)
+        if self._ints.numel():
+            i = self._ints
+            raw = torch.round(self.loc[i] + self.scale[i] * z[:, i])
+            z = z.clone()
+            z[:, i] = (raw - self.loc[i]) / self.scale[i]
+        if self._blocks:
+            z = z.clone() if not self._ints.numel() else z
+            for start, width in self._blocks:
+                block = z[:, start : start + width]
+                hot = torch.zeros_like(block)
+                hot.scatter_(1, block.argmax(dim=1, keepdim=True), 1.0)
+                z[:, start : start + width] = hot
+        return z
 
 
 def _image_rows(X, shape=None, infer=True):

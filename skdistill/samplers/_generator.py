@@ -136,6 +136,17 @@ class GeneratorSampler(Sampler):
                 "sampler='random' for this teacher (or a differentiable teacher: a "
                 "torch module or a skorch net)."
             )
+        discrete = [
+            c.name for c in getattr(problem.space, "columns", None) or ()
+            if c.kind in ("integer", "categorical")
+        ]
+        if discrete:
+            raise ValueError(
+                "sampler='generator' makes continuous inputs through the teacher's "
+                f"gradients; the input spec has integer or categorical columns "
+                f"{discrete}. Use sampler='direct' (which rounds and snaps them) or "
+                "'random'."
+            )
         device = problem.space.loc.device
         dtype = problem.space.loc.dtype
         # The generator's own stream, seeded from the fit's: initialization and noise

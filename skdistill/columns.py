@@ -1,0 +1,705 @@
+"""Column kinds of tabular input specs, and the encoding the student reads.
+
+A tabular :class:`~skdistill.InputSpec` is a data sheet of the teacher's columns:
+one :class:`Continuous`, :class:`Integer`, :class:`Categorical` or :class:`Constant`
+per column, by name. From it skdistill
+
+- draws columns of the right kind (integers are integers, categories are levels);
+- hands the teacher a pandas DataFrame with the column names, order and dtypes it
+  was trained on (:func:`decode`);
+- feeds the student *encoded* rows (:func:`encode`): numbers as they are (the
+  estimator standardizes them), every categorical column as one-hot indicators in
+  the order of its levels, constant columns dropped.
+
+This module needs NumPy only (pandas where DataFrames are built or read): the
+compact model encodes its inputs with it, without torch.
+
+Examples
+--------
+>>> from skdistill.columns import Categorical, Continuous, Integer
+>>> cols = [Continuous("size", low=20, high=200), Integer("rooms", low=1, high=6),
+...         Categorical("city", ["A", "B", "C"])]
+>>> [c.width for c in cols]
+[1, 1, 3]
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "Column",
+    "Continuous",
+    "Integer",
+    "Categorical",
+    "Constant",
+    "column_from_dict",
+    "encode",
+    "decode",
+    "encoded_names",
+]
+
+
+def _number(value, what, name, *, integer=False, none=True):
+    if value is None:
+        if none:
+            return None
+        raise ValueError(f"Column {name!r}: {what} is required.")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"Column {name!r}: {what} must be a number, got {value!r}.")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"Column {name!r}: {what} must be finite, got {value}.")
+    if integer:
+        if value != round(value):
+            raise ValueError(f"Column {name!r}: {what} must be an integer, got {value}.")
+        return int(value)
+    return value
+
+
+def _plain(value):
+    """A level as a plain Python value (JSON-friendly, hashable, stable repr)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+class Column:
+    """Base class of the column kinds. ``name`` is the column's name in the
+    teacher's DataFrame; ``dtype`` the dtype the teacher receives it in."""
+
+    kind = None
+    #: number of encoded columns the student reads for this column
+    width = 1
+
+    def __init__(self, name, dtype):
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"A column name must be a non-empty string, got {name!r}.")
+        self.name = name
+        self.dtype = str(dtype)
+
+    def to_dict(self):
+        """The column as a JSON-friendly dict (see :func:`column_from_dict`)."""
+        out = {"name": self.name, "kind": self.kind}
+        out.update({k: v for k, v in self._fields().items() if v is not None})
+        return out
+
+    def _fields(self):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.to_dict() == self.to_dict()
+
+    def __hash__(self):
+        return hash(repr(self))
+
+    def __repr__(self):
+        args = ", ".join(
+            f"{k}={v!r}" for k, v in self._fields().items() if v is not None
+        )
+        return f"{type(self).__name__}({self.name!r}{', ' if args else ''}{args})"
+
+    # -- what the spec asks of every kind ----------------------------------------
+    def moments(self):
+        """Location and scale of the encoded value(s), for standardization."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+    def from_uniform(self, u):
+        """Encoded raw values ``(n, width)`` from uniforms ``u`` of shape (n,)."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+
+class Continuous(Column):
+    """A real-valued column.
+
+    Parameters
+    ----------
+    name : str
+    mean, std : float, default=None
+        A Gaussian ``N(mean, std^2)`` (clipped to ``low``/``high`` when given).
+    low, high : float, default=None
+        Range of the column. Without moments, draws are uniform on it (both ends
+        then needed).
+    dtype : str, default="float64"
+        dtype of the column in the teacher's DataFrame.
+    """
+
+    kind = "continuous"
+
+    def __init__(self, name, mean=None, std=None, low=None, high=None, dtype="float64"):
+        super().__init__(name, dtype)
+        self.mean = _number(mean, "mean", name)
+        self.std = _number(std, "std", name)
+        self.low = _number(low, "low", name)
+        self.high = _number(high, "high", name)
+        if (self.mean is None) != (self.std is None):
+            raise ValueError(f"Column {name!r}: give both mean and std, or neither.")
+        if self.std is not None and self.std < 0:
+            raise ValueError(f"Column {name!r}: std is negative ({self.std}).")
+        if self.mean is None and (self.low is None or self.high is None):
+            raise ValueError(
+                f"Column {name!r}: a continuous column needs a range (low and high) "
+                "or a mean and std."
+            )
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError(
+                f"Column {name!r}: low {self.low} is above high {self.high}."
+            )
+
+    def _fields(self):
+        return {"mean": self.mean, "std": self.std, "low": self.low,
+                "high": self.high, "dtype": self.dtype}
+
+    @property
+    def bounds(self):
+        low = -np.inf if self.low is None else self.low
+        high = np.inf if self.high is None else self.high
+        return low, high
+
+    def moments(self):
+        if self.mean is not None:
+            return self.mean, self.std
+        return (self.low + self.high) / 2.0, (self.high - self.low) / np.sqrt(12.0)
+
+    def from_uniform(self, u):
+        low, high = self.bounds
+        if self.mean is None:
+            x = low + (high - low) * u
+        else:
+            from scipy.special import ndtri
+
+            x = np.clip(self.mean + self.std * ndtri(u), low, high)
+        return x[:, None]
+
+
+class Integer(Column):
+    """An integer-valued column (counts, codes, years): draws are integers.
+
+    Parameters
+    ----------
+    name : str
+    low, high : int
+        Smallest and largest value.
+    mean, std : float, default=None
+        A Gaussian ``N(mean, std^2)`` rounded to the nearest integer and clipped
+        to the range; without them, draws are uniform on ``low, ..., high``.
+    dtype : str, default="int64"
+        dtype of the column in the teacher's DataFrame.
+    """
+
+    kind = "integer"
+
+    def __init__(self, name, low, high, mean=None, std=None, dtype="int64"):
+        super().__init__(name, dtype)
+        self.low = _number(low, "low", name, integer=True, none=False)
+        self.high = _number(high, "high", name, integer=True, none=False)
+        self.mean = _number(mean, "mean", name)
+        self.std = _number(std, "std", name)
+        if (self.mean is None) != (self.std is None):
+            raise ValueError(f"Column {name!r}: give both mean and std, or neither.")
+        if self.std is not None and self.std < 0:
+            raise ValueError(f"Column {name!r}: std is negative ({self.std}).")
+        if self.low > self.high:
+            raise ValueError(
+                f"Column {name!r}: low {self.low} is above high {self.high}."
+            )
+
+    def _fields(self):
+        return {"low": self.low, "high": self.high, "mean": self.mean,
+                "std": self.std, "dtype": self.dtype}
+
+    @property
+    def bounds(self):
+        return float(self.low), float(self.high)
+
+    def moments(self):
+        if self.mean is not None:
+            return self.mean, self.std
+        n = self.high - self.low + 1.0
+        return (self.low + self.high) / 2.0, np.sqrt((n * n - 1.0) / 12.0)
+
+    def from_uniform(self, u):
+        if self.mean is None:
+            n = self.high - self.low + 1
+            x = self.low + np.minimum(np.floor(u * n), n - 1)
+        else:
+            from scipy.special import ndtri
+
+            x = np.rint(self.mean + self.std * ndtri(u))
+        return np.clip(x, self.low, self.high)[:, None]
+
+
+class Categorical(Column):
+    """A column of levels (strings, numbers, bools or pandas categories).
+
+    The student reads it as one indicator per level (one-hot, in the order of
+    ``levels``); the teacher receives the levels themselves.
+
+    Parameters
+    ----------
+    name : str
+    levels : sequence
+        The values the column takes, distinct.
+    frequencies : sequence of float, default=None
+        How often each level is drawn (normalized to sum to 1); uniform if omitted.
+    dtype : str, default=None
+        dtype of the column in the teacher's DataFrame: ``"category"`` for a pandas
+        categorical (with ``levels`` as its categories), ``"object"``, ``"str"``,
+        ``"bool"``, ``"int64"``, ... By default ``"bool"`` for bool levels, the
+        NumPy dtype of numeric levels, and ``"object"`` for strings.
+    ordered : bool, default=False
+        For ``dtype="category"``: whether the pandas categorical is ordered.
+    handle_unknown : {"error", "ignore"}, default="error"
+        A value outside ``levels`` at ``predict``: an error naming the column, or
+        (``"ignore"``) all indicators zero, as ``OneHotEncoder`` does.
+    """
+
+    kind = "categorical"
+
+    def __init__(self, name, levels, frequencies=None, dtype=None, ordered=False,
+                 handle_unknown="error"):
+        if isinstance(levels, (str, bytes)) or not hasattr(levels, "__len__"):
+            raise ValueError(
+                f"Column {name!r}: levels must be a sequence of values, got {levels!r}."
+            )
+        levels = [_plain(v) for v in levels]
+        if not levels:
+            raise ValueError(f"Column {name!r}: a categorical column needs levels.")
+        for v in levels:
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                raise ValueError(f"Column {name!r}: a level cannot be missing ({v!r}).")
+        if len(set(levels)) != len(levels):
+            seen, dup = set(), None
+            for v in levels:
+                if v in seen:
+                    dup = v
+                    break
+                seen.add(v)
+            raise ValueError(f"Column {name!r}: level {dup!r} is given twice.")
+        if dtype is None:
+            if all(isinstance(v, bool) for v in levels):
+                dtype = "bool"
+            elif all(isinstance(v, numbers.Number) for v in levels):
+                dtype = str(np.asarray(levels).dtype)
+            else:
+                dtype = "object"
+        super().__init__(name, dtype)
+        self.levels = levels
+        if frequencies is not None:
+            freq = np.asarray(frequencies, dtype=np.float64).reshape(-1)
+            if freq.size != len(levels):
+                raise ValueError(
+                    f"Column {name!r}: {freq.size} frequencies for {len(levels)} levels."
+                )
+            if not (np.isfinite(freq).all() and (freq >= 0).all() and freq.sum() > 0):
+                raise ValueError(
+                    f"Column {name!r}: frequencies must be non-negative, finite and "
+                    f"not all zero; got {list(freq)}."
+                )
+            frequencies = [float(f) for f in freq / freq.sum()]
+        self.frequencies = frequencies
+        self.ordered = bool(ordered)
+        if handle_unknown not in ("error", "ignore"):
+            raise ValueError(
+                f"Column {name!r}: handle_unknown must be 'error' or 'ignore', got "
+                f"{handle_unknown!r}."
+            )
+        self.handle_unknown = handle_unknown
+
+    @property
+    def width(self):
+        return len(self.levels)
+
+    def _fields(self):
+        return {"levels": list(self.levels), "frequencies": self.frequencies,
+                "dtype": self.dtype, "ordered": self.ordered or None,
+                "handle_unknown": None if self.handle_unknown == "error"
+                else self.handle_unknown}
+
+    def moments(self):
+        return np.zeros(self.width), np.ones(self.width)
+
+    def from_uniform(self, u):
+        k = len(self.levels)
+        if self.frequencies is None:
+            codes = np.minimum(np.floor(u * k), k - 1).astype(np.intp)
+        else:
+            cum = np.cumsum(self.frequencies)
+            codes = np.minimum(np.searchsorted(cum, u, side="right"), k - 1)
+        out = np.zeros((u.shape[0], k))
+        out[np.arange(u.shape[0]), codes] = 1.0
+        return out
+
+    def codes(self, values):
+        """Level index of every value: -1 for values outside the levels, -2 for
+        missing ones (``None``/NaN)."""
+        values = np.asarray(values, dtype=object).reshape(-1)
+        lookup = {v: i for i, v in enumerate(self.levels)}
+        out = np.empty(values.shape[0], dtype=np.intp)
+        for i, v in enumerate(values):
+            code = lookup.get(_plain(v), -1)
+            if code < 0 and (v is None or (isinstance(v, float) and np.isnan(v))):
+                code = -2
+            out[i] = code
+        return out
+
+
+class Constant(Column):
+    """A column holding one value: the teacher receives it, the student does not.
+
+    Parameters
+    ----------
+    name : str
+    value : object
+    dtype : str, default=None
+        dtype in the teacher's DataFrame (by default that of ``value``).
+    """
+
+    kind = "constant"
+    width = 0
+
+    def __init__(self, name, value, dtype=None):
+        value = _plain(value)
+        if dtype is None:
+            dtype = "object" if isinstance(value, str) else str(np.asarray(value).dtype)
+        super().__init__(name, dtype)
+        self.value = value
+
+    def _fields(self):
+        return {"value": self.value, "dtype": self.dtype}
+
+    def moments(self):
+        return np.zeros(0), np.ones(0)
+
+    def from_uniform(self, u):
+        return np.zeros((u.shape[0], 0))
+
+
+_KINDS = {cls.kind: cls for cls in (Continuous, Integer, Categorical, Constant)}
+
+
+def column_from_dict(d):
+    """A column from :meth:`Column.to_dict`'s form ``{"name", "kind", ...}``."""
+    if isinstance(d, Column):
+        return d
+    if not isinstance(d, dict) or "name" not in d or "kind" not in d:
+        raise ValueError(
+            "A column must be a Column (Continuous, Integer, Categorical, Constant) or "
+            f"a dict with 'name' and 'kind'; got {d!r}."
+        )
+    fields = dict(d)
+    kind = fields.pop("kind")
+    if kind not in _KINDS:
+        raise ValueError(
+            f"Column {fields['name']!r}: kind must be one of {sorted(_KINDS)}, got "
+            f"{kind!r}."
+        )
+    try:
+        return _KINDS[kind](**fields)
+    except TypeError as exc:
+        raise ValueError(f"Column {fields['name']!r} ({kind}): {exc}.") from None
+
+
+def check_columns(columns):
+    """``columns`` as a tuple of :class:`Column`, names distinct."""
+    if isinstance(columns, dict):
+        raise ValueError(
+            "columns must be a list of columns (Continuous, Integer, Categorical, "
+            "Constant or dicts); got a dict. Give the columns in the teacher's order."
+        )
+    try:
+        cols = tuple(column_from_dict(c) for c in columns)
+    except TypeError:
+        raise ValueError(f"columns must be a list of columns, got {columns!r}.") from None
+    if not cols:
+        raise ValueError("columns must hold at least one column.")
+    names = [c.name for c in cols]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"Column names must be distinct; given twice: {dup}.")
+    return cols
+
+
+def encoded_names(columns):
+    """Names of the encoded columns the student reads (``city=A`` for levels)."""
+    out = []
+    for c in columns:
+        if c.kind == "categorical":
+            out += [f"{c.name}={v}" for v in c.levels]
+        elif c.width:
+            out.append(c.name)
+    return out
+
+
+def standardization(columns):
+    """Location and scale of every encoded column (numbers: their moments; level
+    indicators: 0 and 1), zero scales replaced by 1."""
+    loc, scale = [], []
+    for c in columns:
+        m, s = c.moments()
+        loc.append(np.atleast_1d(np.asarray(m, dtype=np.float64)))
+        scale.append(np.atleast_1d(np.asarray(s, dtype=np.float64)))
+    loc, scale = np.concatenate(loc), np.concatenate(scale)
+    scale[~(scale > 0)] = 1.0
+    return loc, scale
+
+
+def encoded_bounds(columns):
+    """Raw bounds of every encoded column (indicators: [0, 1])."""
+    low, high = [], []
+    for c in columns:
+        if c.kind in ("continuous", "integer"):
+            lo, hi = c.bounds
+            low.append(lo)
+            high.append(hi)
+        elif c.kind == "categorical":
+            low += [0.0] * c.width
+            high += [1.0] * c.width
+    return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+
+
+def from_uniforms(columns, u):
+    """Encoded raw rows ``(n, width)`` from uniforms ``u`` of shape (n, n_columns):
+    one uniform per column, mapped by its kind (inverse CDF for Gaussians)."""
+    parts = [c.from_uniform(u[:, j]) for j, c in enumerate(columns)]
+    return np.concatenate(parts, axis=1) if parts else np.zeros((u.shape[0], 0))
+
+
+def _values(X, columns, where):
+    """One array per column from a DataFrame (by name) or a 2-D array (by position)."""
+    if hasattr(X, "columns"):
+        given = [str(c) for c in X.columns]
+        names = [c.name for c in columns]
+        missing = [n for n in names if n not in given]
+        extra = [g for g in given if g not in names]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing {missing}")
+            if extra:
+                parts.append(f"unexpected {extra}")
+            raise ValueError(
+                f"{where} does not have the columns of the input spec: "
+                f"{'; '.join(parts)}. Expected {names}."
+            )
+        lookup = {str(c): c for c in X.columns}
+        return [X[lookup[n]].to_numpy() for n in names], X.shape[0]
+    if hasattr(X, "tocsr"):
+        raise ValueError(f"{where} must be a DataFrame or a dense 2-D array, not sparse.")
+    arr = np.asarray(X, dtype=object) if not isinstance(X, np.ndarray) else X
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{where} must be a DataFrame or a 2-D array of shape (n_samples, "
+            f"{len(columns)}); got an array of shape {arr.shape}."
+        )
+    if arr.shape[1] != len(columns):
+        raise ValueError(
+            f"{where} has {arr.shape[1]} columns; the input spec has {len(columns)}: "
+            f"{[c.name for c in columns]}."
+        )
+    return [arr[:, j] for j in range(arr.shape[1])], arr.shape[0]
+
+
+def _level_codes(column, values):
+    """Level index of each value (-1 outside the levels, -2 missing), fast through
+    pandas when it is there."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is there whenever a frame is
+        return column.codes(values)
+    values = np.asarray(values, dtype=object)
+    try:
+        codes = pd.Index(column.levels, dtype=object).get_indexer(values)
+    except (TypeError, ValueError):  # pragma: no cover - unhashable values
+        return column.codes(values)
+    codes = codes.astype(np.intp)
+    codes[(codes < 0) & np.asarray(pd.isna(values), dtype=bool)] = -2
+    return codes
+
+
+def encode(columns, X, where="X"):
+    """Encoded rows ``(n, width)`` the student reads, from a DataFrame (columns
+    matched by name, in any order) or a 2-D array in the spec's column order.
+
+    Raises a ValueError naming the column for a missing or unexpected column, a
+    missing value (NaN), a non-number in a numeric column, or a level outside a
+    categorical column's levels (unless its ``handle_unknown="ignore"``).
+    """
+    values, n = _values(X, columns, where)
+    width = sum(c.width for c in columns)
+    out = np.zeros((n, width))
+    at = 0
+    for c, v in zip(columns, values):
+        if c.kind in ("continuous", "integer"):
+            try:
+                num = np.asarray(v, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"Column {c.name!r} of {where} is {c.kind} but holds values that "
+                    f"are not numbers, e.g. {_first_bad_number(v)!r}."
+                ) from None
+            bad = ~np.isfinite(num)
+            if bad.any():
+                raise ValueError(
+                    f"Column {c.name!r} of {where} has {int(bad.sum())} missing or "
+                    "infinite values (NaN/inf); fill them first."
+                )
+            out[:, at] = num
+        elif c.kind == "categorical":
+            codes = _level_codes(c, v)
+            if (codes == -2).any():
+                raise ValueError(
+                    f"Column {c.name!r} of {where} has {int((codes == -2).sum())} "
+                    "missing values (None/NaN); fill them first."
+                )
+            unknown = codes == -1
+            if unknown.any() and c.handle_unknown == "error":
+                seen = list(dict.fromkeys(_plain(x) for x in np.asarray(v)[unknown]))
+                raise ValueError(
+                    f"Column {c.name!r} of {where} has values outside its levels: "
+                    f"{seen[:5]}{' ...' if len(seen) > 5 else ''}. Levels: "
+                    f"{c.levels}. Add them to the spec, or set the column's "
+                    "handle_unknown='ignore' (all indicators zero)."
+                )
+            rows = np.flatnonzero(~unknown)
+            out[rows, at + codes[rows]] = 1.0
+        at += c.width
+    return out
+
+
+def _first_bad_number(values):
+    for v in np.asarray(values, dtype=object).reshape(-1):
+        try:
+            float(v)
+        except (TypeError, ValueError):
+            return v
+    return None  # pragma: no cover - only called when a conversion failed
+
+
+def decode(columns, R, order=None):
+    """The teacher's DataFrame from encoded raw rows ``R`` (n, width): numbers in
+    their dtype (integers rounded), the largest indicator of each categorical
+    column as its level, constants filled in. ``order``: column names in the order
+    the teacher was fitted with (default: the spec's)."""
+    import pandas as pd
+
+    R = np.asarray(R, dtype=np.float64)
+    n = R.shape[0]
+    data, at = {}, 0
+    for c in columns:
+        if c.kind == "continuous":
+            data[c.name] = pd.Series(R[:, at], dtype=c.dtype)
+        elif c.kind == "integer":
+            v = np.clip(np.rint(R[:, at]), c.low, c.high)
+            data[c.name] = pd.Series(v.astype(np.int64), dtype=c.dtype)
+        elif c.kind == "categorical":
+            codes = np.argmax(R[:, at : at + c.width], axis=1)
+            data[c.name] = _level_series(c, codes, pd)
+        else:
+            data[c.name] = pd.Series([c.value] * n, dtype=c.dtype)
+        at += c.width
+    frame = pd.DataFrame(data)
+    if order is not None and list(order) != list(frame.columns):
+        frame = frame[list(order)]
+    return frame
+
+
+def _level_series(column, codes, pd):
+    if column.dtype == "category":
+        return pd.Series(
+            pd.Categorical.from_codes(codes, categories=column.levels,
+                                      ordered=column.ordered)
+        )
+    levels = np.empty(len(column.levels), dtype=object)
+    levels[:] = column.levels
+    return pd.Series(levels[codes], dtype=column.dtype)
+
+
+def infer_columns(frame, kinds=None):
+    """Columns of a DataFrame, by the documented rules (see
+    :meth:`InputSpec.from_data <skdistill.InputSpec.from_data>`): bool, category,
+    object and string dtypes -> :class:`Categorical` (observed frequencies);
+    integer dtypes -> :class:`Integer` (range and moments); other numbers ->
+    :class:`Continuous` (moments, clipped to the range); one value only ->
+    :class:`Constant`. ``kinds`` maps a column name to a kind name
+    (``"continuous"``, ``"integer"``, ``"categorical"``, ``"constant"``) or to a
+    :class:`Column` to use as it is."""
+    import pandas as pd
+
+    kinds = dict(kinds or {})
+    names = [str(c) for c in frame.columns]
+    unknown = [k for k in kinds if k not in names]
+    if unknown:
+        raise ValueError(f"kinds names columns the data does not have: {unknown}.")
+    if len(set(names)) != len(names):
+        raise ValueError("The DataFrame has duplicate column names.")
+    cols = []
+    for key, name in zip(frame.columns, names):
+        s = frame[key]
+        given = kinds.get(name)
+        if isinstance(given, Column):
+            cols.append(given)
+            continue
+        if given is not None and given not in _KINDS:
+            raise ValueError(
+                f"kinds[{name!r}] must be one of {sorted(_KINDS)} or a Column, got "
+                f"{given!r}."
+            )
+        if s.isna().any():
+            raise ValueError(
+                f"Column {name!r} has {int(s.isna().sum())} missing values; an input "
+                "spec needs complete data (fill them, or describe the column by hand)."
+            )
+        dtype = s.dtype
+        is_cat = isinstance(dtype, pd.CategoricalDtype)
+        numeric = pd.api.types.is_numeric_dtype(dtype) and not (
+            pd.api.types.is_bool_dtype(dtype) or is_cat
+        )
+        kind = given
+        if kind is None:
+            if s.nunique() == 1:
+                kind = "constant"
+            elif not numeric:
+                kind = "categorical"
+            elif pd.api.types.is_integer_dtype(dtype):
+                kind = "integer"
+            else:
+                kind = "continuous"
+        cols.append(_column_of(name, s, kind, is_cat, numeric, pd))
+    return cols
+
+
+def _column_of(name, s, kind, is_cat, numeric, pd):
+    dtype = str(s.dtype)
+    if kind == "constant":
+        return Constant(name, s.iloc[0], dtype=dtype)
+    if kind == "categorical":
+        if is_cat:
+            levels = list(s.cat.categories)
+            counts = s.value_counts(sort=False).reindex(levels, fill_value=0)
+            return Categorical(name, levels, frequencies=counts.to_numpy(),
+                               dtype="category", ordered=bool(s.cat.ordered))
+        counts = s.value_counts(sort=False)
+        try:
+            counts = counts.sort_index()
+        except TypeError:  # levels of mixed types: first-seen order
+            pass
+        return Categorical(name, list(counts.index), frequencies=counts.to_numpy(),
+                           dtype=dtype)
+    if not numeric:
+        raise ValueError(
+            f"Column {name!r} has dtype {dtype} and cannot be {kind}; use "
+            "'categorical'."
+        )
+    v = s.to_numpy(dtype=np.float64)
+    if kind == "integer":
+        if not np.array_equal(v, np.rint(v)):
+            raise ValueError(f"Column {name!r} holds non-integers; it cannot be integer.")
+        int_dtype = dtype if pd.api.types.is_integer_dtype(s.dtype) else "int64"
+        return Integer(name, low=v.min(), high=v.max(), mean=v.mean(), std=v.std(),
+                       dtype=int_dtype)
+    float_dtype = dtype if pd.api.types.is_float_dtype(s.dtype) else "float64"
+    return Continuous(name, mean=v.mean(), std=v.std(), low=v.min(), high=v.max(),
+                      dtype=float_dtype)
