@@ -89,6 +89,11 @@ class Column:
     def _fields(self):  # pragma: no cover - interface
         raise NotImplementedError
 
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_index", None)  # a pandas cache: pickles stay NumPy-only
+        return state
+
     def __eq__(self, other):
         return type(other) is type(self) and other.to_dict() == self.to_dict()
 
@@ -485,7 +490,7 @@ def _values(X, columns, where):
                 f"{'; '.join(parts)}. Expected {names}."
             )
         lookup = {str(c): c for c in X.columns}
-        return [X[lookup[n]].to_numpy() for n in names], X.shape[0]
+        return [X[lookup[n]] for n in names], X.shape[0]
     if hasattr(X, "tocsr"):
         raise ValueError(f"{where} must be a DataFrame or a dense 2-D array, not sparse.")
     arr = np.asarray(X, dtype=object) if not isinstance(X, np.ndarray) else X
@@ -509,13 +514,19 @@ def _level_codes(column, values):
         import pandas as pd
     except ImportError:  # pragma: no cover - pandas is there whenever a frame is
         return column.codes(values)
-    values = np.asarray(values, dtype=object)
+    index = getattr(column, "_index", None)
+    if index is None:  # the levels as a pandas Index, made once per column
+        index = column._index = pd.Index(column.levels)
+    if not hasattr(values, "dtype"):
+        values = np.asarray(values, dtype=object)
     try:
-        codes = pd.Index(column.levels, dtype=object).get_indexer(values)
+        codes = index.get_indexer(values).astype(np.intp)
     except (TypeError, ValueError):  # pragma: no cover - unhashable values
         return column.codes(values)
-    codes = codes.astype(np.intp)
-    codes[(codes < 0) & np.asarray(pd.isna(values), dtype=bool)] = -2
+    bad = np.flatnonzero(codes < 0)
+    if bad.size:
+        missing = np.asarray(pd.isna(np.asarray(values, dtype=object)[bad]), dtype=bool)
+        codes[bad[missing]] = -2
     return codes
 
 

@@ -11,7 +11,8 @@ import importlib
 import sys
 
 # module name -> one command each; modules not (yet) present are skipped
-COMMANDS = ["_speed", "_paper", "_protein", "_compact", "_digits", "_scaleout", "_blackbox"]
+COMMANDS = ["_speed", "_paper", "_protein", "_compact", "_digits", "_scaleout", "_blackbox",
+            "_tabular"]
 
 
 def main(argv=None):
