@@ -427,6 +427,64 @@ def check_columns(columns):
     return cols
 
 
+def _numeric(columns):
+    return [c for c in columns if c.kind in ("continuous", "integer")]
+
+
+def check_correlation(columns, correlation):
+    """``correlation`` as a float64 correlation matrix over the numeric columns
+    (checked: shape, symmetry, unit diagonal, positive definite), or None."""
+    if correlation is None:
+        return None
+    names = [c.name for c in _numeric(columns)]
+    try:
+        R = np.array(correlation, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"correlation must be a matrix of numbers: {exc}.") from None
+    k = len(names)
+    if R.shape != (k, k):
+        raise ValueError(
+            f"correlation must be {k} x {k}, one row per numeric column {names}; got "
+            f"shape {R.shape}."
+        )
+    if not np.isfinite(R).all() or not np.allclose(R, R.T, atol=1e-10):
+        raise ValueError("correlation must be a finite symmetric matrix.")
+    if not np.allclose(np.diag(R), 1.0, atol=1e-10):
+        raise ValueError("correlation must have ones on its diagonal.")
+    try:
+        np.linalg.cholesky(R)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "correlation must be positive definite (no column an exact combination "
+            "of the others)."
+        ) from None
+    return R
+
+
+def score_correlation(columns, frame):
+    """Correlation of the normal scores of the numeric columns of ``frame``
+    (ranks mapped through the inverse normal CDF), shrunk slightly towards the
+    identity so that it is positive definite."""
+    from scipy.special import ndtri
+    from scipy.stats import rankdata
+
+    cols = _numeric(columns)
+    if not cols:
+        return None
+    n = len(frame)
+    scores = np.column_stack([
+        ndtri((rankdata(frame[c.name].to_numpy(dtype=np.float64)) - 0.5) / n)
+        for c in cols
+    ])
+    if len(cols) == 1 or n < 3:
+        return np.eye(len(cols))
+    R = np.corrcoef(scores, rowvar=False)
+    R[~np.isfinite(R)] = 0.0
+    np.fill_diagonal(R, 1.0)
+    R = 0.99 * R + 0.01 * np.eye(len(cols))
+    return R
+
+
 def encoded_names(columns):
     """Names of the encoded columns the student reads (``city=A`` for levels)."""
     out = []

@@ -113,7 +113,8 @@ def test_from_data_infers_kinds_by_dtype(data):
     # one indicator per level, the constant column dropped
     assert spec.n_encoded == 1 + 1 + 3 + 2 + 2
     assert repr(spec) == (
-        "InputSpec(6 columns: 1 continuous, 1 integer, 3 categorical, 1 constant)"
+        "InputSpec(6 columns: 1 continuous, 1 integer, 3 categorical, 1 constant, "
+        "correlated)"
     )
 
 
@@ -129,7 +130,7 @@ def test_kinds_override_the_rules(data):
         InputSpec.from_data(df, kinds={"nope": "integer"})
     with pytest.raises(ValueError, match="'city' has dtype .* cannot be integer"):
         InputSpec.from_data(df, kinds={"city": "integer"})
-    with pytest.raises(ValueError, match="kinds needs a pandas DataFrame"):
+    with pytest.raises(ValueError, match="kinds and correlated need a pandas DataFrame"):
         InputSpec.from_data(df[["size"]].to_numpy(), kinds={"size": "integer"})
 
 
@@ -149,6 +150,32 @@ def test_draws_have_the_kinds_and_dtypes_of_the_training_frame(data):
         atol=0.03,
     )
     pd.testing.assert_frame_equal(drawn, spec.draw(4000, random_state=0))
+
+
+def test_draws_keep_the_dependence_of_the_numeric_columns(data):
+    df, _ = data
+    frame = df.assign(area=df["size"] * 0.9 + np.random.default_rng(1).normal(0, 5, len(df)))
+    spec = InputSpec.from_data(frame)
+    assert spec.correlation.shape == (3, 3)  # size, rooms, area
+    drawn = spec.draw(5000, random_state=0)
+    assert drawn["size"].corr(drawn["area"]) > 0.95
+    assert abs(drawn["size"].corr(drawn["rooms"])) < 0.1
+    for method in ("sobol", "lhs"):  # space-filling draws keep it too
+        from skdistill.inputs import StandardizedSpace
+
+        space = StandardizedSpace(spec)
+        raw = space.to_raw(space.draw(1024, torch.Generator().manual_seed(0), method))
+        assert np.corrcoef(raw[:, 0], raw[:, -1])[0, 1] > 0.95
+    independent = InputSpec.from_data(frame, correlated=False).draw(5000, random_state=0)
+    assert abs(independent["size"].corr(independent["area"])) < 0.1
+    back = InputSpec.from_json(spec.to_json())
+    np.testing.assert_allclose(back.correlation, spec.correlation)
+    with pytest.raises(ValueError, match=r"must be 3 x 3, one row per numeric column"):
+        InputSpec(columns=spec.columns, correlation=np.eye(2))
+    with pytest.raises(ValueError, match="positive definite"):
+        InputSpec(columns=spec.columns, correlation=np.ones((3, 3)))
+    with pytest.raises(ValueError, match="correlation needs columns"):
+        InputSpec(n_features=3, correlation=np.eye(3))
 
 
 def test_space_filling_draws_and_projection_keep_rows_valid(data):

@@ -11,9 +11,11 @@ and string categories cut, color, clarity; target price (USD). A fixed 80/20 spl
   on the frame with pandas category dtypes;
 - ``ohe-rf``: the same ColumnTransformer then ``RandomForestRegressor(100)``.
 
-Input specs: ``data``, ``InputSpec.from_data`` of the unlabeled training frame, and
-``hand``, a data sheet written by hand (round ranges and the levels, uniform
-draws; :func:`hand_spec`). The by-hand baseline draws ``N`` rows from the same spec,
+Input specs: ``data``, ``InputSpec.from_data`` of the unlabeled training frame
+(its default: the numeric columns correlated, a Gaussian copula), ``hand``, a data
+sheet written by hand (round ranges and the levels, uniform draws;
+:func:`hand_spec`), and, on request, ``data-indep``: ``from_data(...,
+correlated=False)``, every column drawn on its own. The by-hand baseline draws ``N`` rows from the same spec,
 labels them with the teacher and fits ``ColumnTransformer(OneHotEncoder,
 StandardScaler)`` then ``MLPRegressor(h, "tanh", early_stopping=True,
 max_iter=200)``, on the target standardized (on raw prices it fits far worse, which
@@ -240,8 +242,10 @@ def run(args):
             save()
         facts[teacher_name] = cache[key]
         for spec_name in specs:
-            spec = (InputSpec.from_data(X_tr) if spec_name == "data"
-                    else hand_spec(teacher_name))
+            if spec_name == "hand":
+                spec = hand_spec(teacher_name)
+            else:
+                spec = InputSpec.from_data(X_tr, correlated=spec_name == "data")
             for hidden in students:
                 for budget in budgets:
                     cells = {}
