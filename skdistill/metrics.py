@@ -132,6 +132,20 @@ def fidelity_predictions(
     model, X_model, X_teacher = _inputs(estimator, X, n_draws, random_state)
     adapter = _teacher_of(final, teacher)
     y_student = np.asarray(model.predict(X_model), dtype=np.float64).reshape(-1)
+    columns = getattr(getattr(final, "input_spec_", None), "columns", None)
+    if columns is None:  # a compact model keeps the columns alone
+        columns = getattr(final, "columns_", None)
+    if columns is not None:
+        # a tabular spec: the adapter reads encoded rows (and asks a black box
+        # with the DataFrame they decode to)
+        from .columns import encode
+        from .teachers._frame import FrameTeacher, frame_teacher
+
+        if not (isinstance(adapter, FrameTeacher) or adapter.differentiable):
+            from .inputs import InputSpec
+
+            adapter = frame_teacher(adapter, InputSpec(columns=columns))
+        return y_student, adapter.predict(encode(columns, X_teacher))
     y_teacher = adapter.predict(np.asarray(X_teacher, dtype=np.float64))
     return y_student, y_teacher
 

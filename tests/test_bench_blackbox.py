@@ -30,3 +30,4 @@ def test_quick_mode_runs_and_resumes_from_its_cache(tmp_path, capsys):
     assert [line for line in capsys.readouterr().out.splitlines()
             if line.startswith("| cpusmall")] == rows
 
+

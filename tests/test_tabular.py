@@ -307,6 +307,18 @@ def test_a_pipeline_over_a_dataframe_is_distilled(data, teacher, fitted):
     )
 
 
+def test_fidelity_metrics_take_dataframes(fitted, teacher, data):
+    from skdistill.metrics import fidelity_r2, fidelity_rmse
+
+    df, _ = data
+    t = teacher.predict(df)
+    expected = rmse(fitted.predict(df), t)
+    assert fidelity_rmse(fitted, df) == pytest.approx(expected)
+    assert fidelity_rmse(fitted.to_compact(), df, teacher=teacher) == pytest.approx(
+        expected, abs=1e-6)
+    assert fidelity_r2(fitted, n_draws=500) > 0.9
+
+
 def test_histgradientboosting_on_category_dtypes(data):
     df, y = data
     frame = df.astype({"city": "category"}).drop(columns=["country"])
