@@ -881,7 +881,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         )
         return z, view.standardize(y_val)
 
-    def to_compact(self):
+    def to_compact(self, dtype="float64"):
         """The student alone, as a small regressor to ship without the teacher.
 
         Ship the compact model where predictions are made: it predicts what
@@ -890,15 +890,23 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         Keep this estimator (``joblib.dump`` works on it too) to inspect
         ``history_``, compare with ``teacher_`` or refit: it holds the teacher.
 
+        Parameters
+        ----------
+        dtype : {"float64", "float32"}, default="float64"
+            ``"float32"``: half the file and a faster predict, within about 1e-6
+            of :meth:`predict` relative to the spread of its predictions (MLP
+            students only).
+
         Returns
         -------
         CompactRegressor
             See :class:`skdistill.compact.CompactRegressor`, which also exports
-            the student to skorch, TorchScript and ONNX.
+            the student to scikit-learn (``to_sklearn``), C (``to_c``), skorch,
+            TorchScript and ONNX.
         """
         from .compact import CompactRegressor
 
-        return CompactRegressor.from_estimator(self)
+        return CompactRegressor.from_estimator(self, dtype=dtype)
 
     # -------------------------------------------------------------- prediction
     def __sklearn_clone__(self):

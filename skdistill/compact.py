@@ -118,18 +118,26 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def from_estimator(cls, estimator):
+    def from_estimator(cls, estimator, dtype="float64"):
         """The compact model of a fitted :class:`~skdistill.DataFreeDistillRegressor`.
 
         Parameters
         ----------
         estimator : DataFreeDistillRegressor
             Fitted.
+        dtype : {"float64", "float32"}, default="float64"
+            Precision of the stored weights and of the forward pass. ``"float64"``
+            predicts what the estimator does (to 1e-9); ``"float32"`` halves the
+            file and predicts faster, within about 1e-6 of it relative to the
+            spread of the predictions (the precision the student was trained in).
+            Only MLP students can be float32.
 
         Returns
         -------
         CompactRegressor
         """
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype!r}.")
         check_is_fitted(estimator, "student_")
         student = copy.deepcopy(estimator.student_).cpu().double().eval()
         self = cls()
@@ -148,14 +156,23 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         self.y_loc_ = float(student.y_loc)
         self.y_scale_ = float(student.y_scale)
         layers = _mlp_layers(student.core)
+        self.dtype_ = dtype
         if layers is None:
+            if dtype != "float64":
+                raise ValueError(
+                    "dtype='float32' needs an MLP student (Linear layers and "
+                    f"activations); this student is a {type(student.core).__name__}, "
+                    "kept as a float64 torch module."
+                )
             self.coefs_ = self.intercepts_ = self.activations_ = None
             self.module_ = student.requires_grad_(False)
         else:
-            self.coefs_ = [np.ascontiguousarray(W.T) for W, _, _ in layers]
-            self.intercepts_ = [b for _, b, _ in layers]
+            self.coefs_ = [np.ascontiguousarray(W.T, dtype=dtype) for W, _, _ in layers]
+            self.intercepts_ = [b.astype(dtype) for _, b, _ in layers]
             self.activations_ = [act for _, _, act in layers]
             self.module_ = None
+            self.x_loc_ = self.x_loc_.astype(dtype)
+            self.x_scale_ = self.x_scale_.astype(dtype)
         return self
 
     def __sklearn_is_fitted__(self):
@@ -247,12 +264,18 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         return validate_data(self, X, reset=False, dtype=np.float64)
 
     def _forward_numpy(self, X):
-        h = (X - self.x_loc_) / self.x_scale_
+        dtype = self.coefs_[0].dtype
+        h = X.astype(dtype, copy=True)
+        h -= self.x_loc_
+        h /= self.x_scale_
         for W, b, act in zip(self.coefs_, self.intercepts_, self.activations_):
             h = h @ W
             h += b
-            h = numpy_forward(act)(h)
-        return self.y_loc_ + self.y_scale_ * h[:, 0]
+            h = numpy_forward(act)(h)  # in place
+        out = h[:, 0].astype(np.float64)
+        out *= self.y_scale_
+        out += self.y_loc_
+        return out
 
     def _forward_numpy_one_thread(self, X):
         # A student's matrix products are small: threads gain little on an idle
@@ -287,7 +310,133 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
             parts.append(
                 f"{W.shape[1]} {name}" if name != "identity" else str(W.shape[1])
             )
-        return f"{type(self).__name__}({' -> '.join(parts)}, numpy)"
+        kind = "numpy" if self.coefs_[0].dtype == np.float64 else "numpy float32"
+        return f"{type(self).__name__}({' -> '.join(parts)}, {kind})"
+
+    # ------------------------------------------------- scikit-learn and C forms
+    def _folded_layers(self):
+        """``[(W, b, act)]`` in float64 with the input standardization folded into
+        the first layer and the output scaling into the last: the same function of
+        raw (encoded) rows, as plain layers."""
+        if self.coefs_ is None:
+            raise ValueError(
+                "Only MLP students (Linear layers and activations) have a scikit-"
+                f"learn or C form; this student is a {type(self.module_.core).__name__}."
+            )
+        Ws = [np.asarray(W, dtype=np.float64) for W in self.coefs_]
+        bs = [np.asarray(b, dtype=np.float64) for b in self.intercepts_]
+        loc = np.asarray(self.x_loc_, dtype=np.float64)
+        scale = np.asarray(self.x_scale_, dtype=np.float64)
+        Ws[0], bs[0] = Ws[0] / scale[:, None], bs[0] - (loc / scale) @ Ws[0]
+        Ws[-1], bs[-1] = Ws[-1] * self.y_scale_, bs[-1] * self.y_scale_ + self.y_loc_
+        return list(zip(Ws, bs, self.activations_))
+
+    def to_sklearn(self):
+        """The student as a fitted scikit-learn ``MLPRegressor``.
+
+        Its ``coefs_`` and ``intercepts_`` carry the student with the input
+        standardization folded into the first layer and the target scaling into the
+        last, so it predicts what this model does (to about 1e-12 relative, in
+        float64) from the same rows, and everything that reads scikit-learn MLPs
+        works on it unchanged: ``joblib``, ``skl2onnx`` (ONNX without torch),
+        hummingbird, m2cgen, emlearn. For tabular specs the result is a
+        ``Pipeline(ColumnTransformer, MLPRegressor)`` whose ColumnTransformer
+        one-hot encodes the categorical columns (``OneHotEncoder`` with the spec's
+        levels) and passes the numbers through, in the spec's order.
+
+        Needs hidden layers of one activation among tanh, relu, logistic and
+        identity (``MLPRegressor`` has one ``activation`` for all) and a linear
+        output: every student given as hidden-layer sizes.
+
+        Returns
+        -------
+        MLPRegressor or Pipeline
+        """
+        from sklearn.neural_network import MLPRegressor
+
+        check_is_fitted(self)
+        layers = self._folded_layers()
+        hidden = [act for _, _, act in layers[:-1]]
+        if not hidden:
+            raise ValueError("to_sklearn needs a student with a hidden layer.")
+        names = {a if isinstance(a, str) else a[0] for a in hidden}
+        if len(names) != 1 or not names <= {"tanh", "relu", "logistic", "identity"}:
+            raise ValueError(
+                "MLPRegressor has one activation for every hidden layer, among "
+                f"tanh, relu, logistic and identity; this student has {hidden}."
+            )
+        if layers[-1][2] != "identity":
+            raise ValueError(
+                f"MLPRegressor has a linear output; this student ends in "
+                f"{layers[-1][2]!r}."
+            )
+        mlp = MLPRegressor(
+            hidden_layer_sizes=tuple(W.shape[1] for W, _, _ in layers[:-1]),
+            activation=names.pop(),
+        )
+        mlp.coefs_ = [W.copy() for W, _, _ in layers]
+        mlp.intercepts_ = [b.copy() for _, b, _ in layers]
+        mlp.n_layers_ = len(layers) + 1
+        mlp.n_outputs_ = 1
+        mlp.out_activation_ = "identity"
+        mlp.n_iter_ = 0
+        mlp.t_ = 0
+        mlp.loss_ = float("nan")
+        mlp.loss_curve_ = []
+        mlp.best_loss_ = None
+        mlp._no_improvement_count = 0
+        columns = getattr(self, "columns_", None)
+        if columns is None:
+            mlp.n_features_in_ = self.n_features_in_
+            if hasattr(self, "feature_names_in_"):
+                mlp.feature_names_in_ = np.asarray(self.feature_names_in_, dtype=object)
+            return mlp
+        mlp.n_features_in_ = self.n_encoded
+        return _tabular_pipeline(columns, mlp)
+
+    def to_c(self, path=None, name="skdistill_student"):
+        """The student as one C99 header for microcontrollers, in float32.
+
+        No dynamic allocation and nothing from libc but ``math.h`` (``tanhf``,
+        ``expf``, ``log1pf``): weights are ``static const float`` arrays (flash
+        on most microcontrollers), hidden activations live on the stack.
+        ``float NAME_predict(const float *x)`` predicts one row of
+        ``NAME_N_FEATURES`` raw values (encoded rows for tabular specs, see
+        :meth:`encode`); ``void NAME_predict_batch(const float *X, int n, float
+        *y)`` predicts ``n`` rows stored one after the other. It computes what
+        ``to_compact(dtype="float32")`` predicts, to float32 rounding.
+
+        Parameters
+        ----------
+        path : str or path-like, default=None
+            Where to write the header.
+        name : str, default="skdistill_student"
+            Prefix of every C name (a C identifier).
+
+        Returns
+        -------
+        str
+            The header's text.
+        """
+        from ._export_c import c_header
+
+        check_is_fitted(self)
+        if self.coefs_ is None:
+            self._folded_layers()  # the error for other students
+        text = c_header(
+            name,
+            [np.asarray(W, dtype=np.float32) for W in self.coefs_],
+            [np.asarray(b, dtype=np.float32) for b in self.intercepts_],
+            self.activations_,
+            np.asarray(self.x_loc_, dtype=np.float32),
+            np.asarray(self.x_scale_, dtype=np.float32),
+            self.y_loc_,
+            self.y_scale_,
+        )
+        if path is not None:
+            with open(path, "w", encoding="ascii") as f:
+                f.write(text)
+        return text
 
     # ----------------------------------------------------------------- exports
     def to_torch(self, dtype="float32"):
@@ -443,6 +592,39 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
             registry.setLevel(level)
         program.save(str(path))
         return str(path)
+
+
+def _tabular_pipeline(columns, mlp):
+    """``Pipeline(ColumnTransformer, mlp)`` encoding ``columns`` as
+    :func:`skdistill.columns.encode` does, fitted on rows covering every level."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    parts = []
+    for c in columns:
+        if c.kind == "categorical":
+            encoder = OneHotEncoder(
+                categories=[list(c.levels)], sparse_output=False,
+                handle_unknown="ignore" if c.handle_unknown == "ignore" else "error",
+            )
+            parts.append((c.name, encoder, [c.name]))
+        elif c.kind in ("continuous", "integer"):
+            parts.append((c.name, "passthrough", [c.name]))
+    encode = ColumnTransformer(parts, remainder="drop")
+    # fitted on a frame that holds every level of every categorical column
+    n = max([c.width for c in columns if c.kind == "categorical"] + [1])
+    R = np.zeros((n, sum(c.width for c in columns)))
+    at = 0
+    for c in columns:
+        if c.kind == "categorical":
+            R[np.arange(n), at + np.arange(n) % c.width] = 1.0
+        elif c.kind in ("continuous", "integer"):
+            low, high = c.bounds
+            R[:, at] = low if np.isfinite(low) else (high if np.isfinite(high) else 0.0)
+        at += c.width
+    encode.fit(_columns.decode(columns, R))
+    return Pipeline([("encode", encode), ("mlp", mlp)])
 
 
 def _numpy_of(tensor):

@@ -3,7 +3,11 @@
 For several teachers trained on one dataset (paper protocol split), distil each into
 a 50-unit student and compare the teacher with the student's
 :class:`~skdistill.compact.CompactRegressor`: ``joblib`` file size, predict latency
-(one row, and 10,000 rows), fidelity, and accuracy on the test split.
+(one row, and 10,000 rows), fidelity, and accuracy on the test split. A second
+table compares every shipped form of each student side by side: the compact model
+in float64 and float32, the ``MLPRegressor`` of ``to_sklearn()``, ONNX through
+``skl2onnx`` and onnxruntime (when installed), and the C header of ``to_c()``
+compiled with the system C compiler and called through ctypes (when there is one).
 """
 
 from __future__ import annotations
@@ -92,6 +96,83 @@ def _make_teachers(names, X, y, args):
             out[name] = (label, model, model.predict)
         print(f"# trained {name} in {time.perf_counter() - t0:.1f} s", flush=True)
     return out
+
+
+def _forms(compact, est, teacher_predict, size_t, X_te, x_one, X_rows, folder, name):
+    """Every shipped form of the student: size, latency, fidelity, agreement."""
+    t_te = teacher_predict(X_te)
+    ref = compact.predict(X_te)
+    scale = float(np.max(np.abs(ref)))
+    forms = {}
+
+    def measure(predict, size):
+        out = np.asarray(predict(X_te), dtype=np.float64).reshape(-1)
+        return {
+            "size": size,
+            "one": _median_time(predict, x_one, 500, 2.0)[0],
+            "many": _median_time(predict, X_rows, 7, 5.0)[0],
+            "fidelity": rmse(out, t_te),
+            "rel": float(np.max(np.abs(out - ref)) / scale),
+        }
+
+    forms["compact float64"] = measure(
+        compact.predict, _file_size(compact, folder, f"{name}-c64"))
+    c32 = est.to_compact("float32")
+    forms["compact float32"] = measure(c32.predict, _file_size(c32, folder, f"{name}-c32"))
+    sk = compact.to_sklearn()
+    forms["to_sklearn() MLPRegressor"] = measure(
+        sk.predict, _file_size(sk, folder, f"{name}-sk"))
+    forms["ONNX (skl2onnx, onnxruntime)"] = _onnx_form(sk, X_te, measure)
+    forms["C header (to_c, ctypes)"] = _c_form(c32, folder, name, measure)
+    return forms
+
+
+def _onnx_form(sk, X_te, measure):
+    try:
+        import onnxruntime as ort
+        from skl2onnx import to_onnx
+    except ImportError:
+        return None
+    model = to_onnx(sk, X_te[:1].astype(np.float32)).SerializeToString()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+    input_name = session.get_inputs()[0].name
+
+    def predict(X):
+        return session.run(None, {input_name: np.asarray(X, dtype=np.float32)})[0]
+
+    return measure(predict, len(model))
+
+
+def _c_form(c32, folder, name, measure):
+    import ctypes
+    import shutil
+    import subprocess
+
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        return None
+    header = os.path.join(folder, f"{name}_student.h")
+    c32.to_c(header, name="student")
+    driver = os.path.join(folder, f"{name}_driver.c")
+    with open(driver, "w") as f:
+        f.write('#include "' + os.path.basename(header) + '"\n'
+                "void run(const float *X, int n, float *y) "
+                "{ student_predict_batch(X, n, y); }\n")
+    lib_path = os.path.join(folder, f"{name}_student.so")
+    subprocess.run([cc, "-std=c99", "-O2", "-shared", "-fPIC", "-o", lib_path, driver,
+                    "-lm"], check=True, capture_output=True)
+    lib = ctypes.CDLL(lib_path)
+
+    def predict(X):
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
+        y = np.empty(X32.shape[0], dtype=np.float32)
+        lib.run(X32.ctypes.data_as(ctypes.c_void_p), X32.shape[0],
+                y.ctypes.data_as(ctypes.c_void_p))
+        return y
+
+    return measure(predict, os.path.getsize(header))
 
 
 def _file_size(obj, folder, name):
@@ -201,6 +282,8 @@ def run(args):
                 rmse_c=rmse(c_te, y_te),
                 max_diff=float(np.max(np.abs(c_te - est.predict(X_te)))),
             )
+            row["forms"] = _forms(compact, est, teacher_predict, size_t, X_te, x_one,
+                                  X_rows, folder, name)
             rows.append(row)
             print(
                 f"# {name}: {row['teacher_repr']}, sampler={sampler}, distilled in "
@@ -241,6 +324,32 @@ def run(args):
             f"{r['rmse_t']:.4f} | {r['rmse_c']:.4f} | {r['max_diff']:.1e} | "
             f"{'; '.join(notes)} |"
         )
+    print()
+    print(
+        "| teacher | form | file | 1 row | "
+        f"{args.rows:,} rows | speed-up on {args.rows:,} rows | size ratio | "
+        "fidelity RMSE | max rel. diff to compact float64 |"
+    )
+    print("|---" * 9 + "|")
+    for r in rows:
+        for form, f in r["forms"].items():
+            if f is None:
+                continue
+            print(
+                f"| {r['label']} | {form} | {_fmt_size(f['size'])} | "
+                f"{_fmt_time(f['one'])} | {_fmt_time(f['many'])} | "
+                f"{r['many_t'] / f['many']:.1f}x | {r['size_t'] / f['size']:.1f}x | "
+                f"{f['fidelity']:.4f} | {f['rel']:.1e} |"
+            )
+        missing = [k for k, f in r["forms"].items() if f is None]
+        if missing:
+            print(f"| {r['label']} | {', '.join(missing)}: not available here | | | "
+                  "| | | | |")
+    print(
+        "\nForms: size is the joblib file (ONNX: the model file; C: the header, "
+        "whose float32 weights are 4 bytes each); relative differences are "
+        "max |form - compact float64| / max |compact float64| on the test rows."
+    )
     print(
         f"\nLatency: median wall time of predict; 1 row over up to 500 calls, "
         f"{args.rows:,} rows (test rows repeated) over up to 7 calls. RMSEs in "
