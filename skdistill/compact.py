@@ -263,12 +263,32 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
                 return X64
         return validate_data(self, X, reset=False, dtype=np.float64)
 
+    def _first_layer(self):
+        """The first layer with the input standardization folded in (computed in
+        float64, kept in the model's dtype; a cache, not pickled)."""
+        first = self.__dict__.get("_first")
+        if first is None:
+            W = np.asarray(self.coefs_[0], dtype=np.float64)
+            loc = np.asarray(self.x_loc_, dtype=np.float64)
+            scale = np.asarray(self.x_scale_, dtype=np.float64)
+            dtype = self.coefs_[0].dtype
+            b = np.asarray(self.intercepts_[0], dtype=np.float64) - (loc / scale) @ W
+            first = self._first = (
+                np.ascontiguousarray(W / scale[:, None], dtype=dtype), b.astype(dtype)
+            )
+        return first
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_first", None)
+        return state
+
     def _forward_numpy(self, X):
-        dtype = self.coefs_[0].dtype
-        h = X.astype(dtype, copy=True)
-        h -= self.x_loc_
-        h /= self.x_scale_
-        for W, b, act in zip(self.coefs_, self.intercepts_, self.activations_):
+        # raw rows straight into the first layer (standardization folded in), the
+        # activation in place on each layer's output: one array per layer
+        layers = [self._first_layer(), *zip(self.coefs_[1:], self.intercepts_[1:])]
+        h = X.astype(self.coefs_[0].dtype, copy=False)
+        for (W, b), act in zip(layers, self.activations_):
             h = h @ W
             h += b
             h = numpy_forward(act)(h)  # in place
@@ -423,13 +443,12 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         if self.coefs_ is None:
             self._folded_layers()  # the error for other students
+        W0, b0 = self._first_layer()  # the standardization folded in, as predict
         text = c_header(
             name,
-            [np.asarray(W, dtype=np.float32) for W in self.coefs_],
-            [np.asarray(b, dtype=np.float32) for b in self.intercepts_],
+            [np.asarray(W, dtype=np.float32) for W in [W0, *self.coefs_[1:]]],
+            [np.asarray(b, dtype=np.float32) for b in [b0, *self.intercepts_[1:]]],
             self.activations_,
-            np.asarray(self.x_loc_, dtype=np.float32),
-            np.asarray(self.x_scale_, dtype=np.float32),
             self.y_loc_,
             self.y_scale_,
         )

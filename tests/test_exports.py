@@ -10,6 +10,10 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
 from torch import nn
 
 from skdistill import DataFreeDistillRegressor
@@ -170,3 +174,37 @@ def test_torch_is_not_needed_for_the_forms(est):
     mlp = est.to_compact().to_sklearn()
     assert type(mlp).__module__.startswith("sklearn.")
     assert not any(isinstance(v, torch.Tensor) for v in vars(mlp).values())
+
+
+def test_skl2onnx_converts_the_tabular_pipeline_with_its_encoding():
+    """String categories: the ONNX graph of to_sklearn() holds the one-hot
+    encoding too (skl2onnx 1.20 does not one-hot bool columns)."""
+    skl2onnx = pytest.importorskip("skl2onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from skl2onnx.common.data_types import (
+        FloatTensorType,
+        Int64TensorType,
+        StringTensorType,
+    )
+
+    from .test_tabular import FAST as TAB
+    from .test_tabular import houses
+
+    df, y = houses(800)
+    df = df.drop(columns=["garden", "country"]).astype({"style": str})
+    ct = ColumnTransformer([("cat", OneHotEncoder(), ["city", "style"])],
+                           remainder="passthrough")
+    teacher = make_pipeline(ct, HistGradientBoostingRegressor(random_state=0)).fit(df, y)
+    fitted = DataFreeDistillRegressor(teacher, **TAB).fit(df)
+    types = {"f": FloatTensorType, "i": Int64TensorType}
+    initial = [(c, types.get(dt.kind, StringTensorType)([None, 1]))
+               for c, dt in df.dtypes.items()]
+    model = skl2onnx.to_onnx(fitted.to_compact().to_sklearn(), initial_types=initial)
+    session = ort.InferenceSession(model.SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    feeds = {}
+    for c, dt in df.dtypes.items():
+        cast = {"f": np.float32, "i": np.int64}.get(dt.kind, object)
+        feeds[c] = df[c].to_numpy().astype(cast).reshape(-1, 1)
+    out = session.run(None, feeds)[0].reshape(-1)
+    assert rel(out, fitted.predict(df)) < 1e-5

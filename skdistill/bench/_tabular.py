@@ -24,7 +24,8 @@ student=(h,), max_teacher_queries=N)``. ``--ceiling`` adds the by-hand baseline 
 2M rows for the cells where the default misses 0.8 x by hand (the spec ceiling
 of the black-box issue). Reports fidelity RMSE to the teacher on the real test
 rows (USD and as a share of the price sd), test RMSE, wall time, and the file size
-and 10,000-row predict latency of teacher and compact model. Finished cells are
+and 10,000-row predict latency of teacher and compact model (float64 and float32,
+timed side by side). Finished cells are
 cached in ``--out`` (JSON), so an interrupted run resumes.
 """
 
@@ -37,7 +38,7 @@ import time
 
 import numpy as np
 
-from ._compact import _file_size, _median_time
+from ._compact import _file_size
 from ._data import data_dir, machine_info, rmse
 
 TEACHERS = ("ohe-hgb", "hgb-cat", "ohe-rf")
@@ -185,8 +186,6 @@ def run_cell(teacher, frames, spec, method, hidden, budget, seed):
         compact = model.to_compact()
         with tempfile.TemporaryDirectory() as folder:
             out["compact_bytes"] = _file_size(compact, folder, "compact")
-        X10k = X_te.iloc[:10_000]
-        out["compact_latency"] = _median_time(compact.predict, X10k, 20, 3.0)[0]
         out["compact_gap"] = float(np.max(np.abs(compact.predict(X_te) - pred)))
     return out
 
@@ -194,9 +193,31 @@ def run_cell(teacher, frames, spec, method, hidden, budget, seed):
 def teacher_facts(teacher, X_te, y_te):
     with tempfile.TemporaryDirectory() as folder:
         size = _file_size(teacher, folder, "teacher")
-    latency = _median_time(teacher.predict, X_te.iloc[:10_000], 20, 3.0)[0]
-    return {"teacher_bytes": size, "teacher_latency": latency,
-            "teacher_test": rmse(teacher.predict(X_te), y_te)}
+    return {"teacher_bytes": size, "teacher_test": rmse(teacher.predict(X_te), y_te)}
+
+
+def latency_facts(teacher, spec, hidden, X_te, seed, rounds=9):
+    """Teacher and compact models (float64, float32) of a 20k-row student, timed
+    side by side on 10,000 real rows: ``rounds`` alternating calls each, medians."""
+    import time as _time
+
+    est, _ = distil(teacher, spec, hidden, 20_000, seed)
+    models = {"teacher": teacher.predict, "compact64": est.to_compact().predict,
+              "compact32": est.to_compact("float32").predict}
+    X10k = X_te.iloc[:10_000]
+    times = {k: [] for k in models}
+    for predict in models.values():
+        predict(X10k)  # warm up
+    for _ in range(rounds):
+        for name, predict in models.items():
+            t0 = _time.perf_counter()
+            predict(X10k)
+            times[name].append(_time.perf_counter() - t0)
+    out = {f"{k}_latency": float(np.median(v)) for k, v in times.items()}
+    with tempfile.TemporaryDirectory() as folder:
+        out["compact64_bytes"] = _file_size(est.to_compact(), folder, "c64")
+        out["compact32_bytes"] = _file_size(est.to_compact("float32"), folder, "c32")
+    return out
 
 
 def run(args):
@@ -229,7 +250,7 @@ def run(args):
     print("| teacher | spec | student | rows | method | fidelity (USD) | / sd | test "
           "RMSE | wall (s) | / by hand | target |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    facts = {}
+    facts, fitted = {}, {}
     for teacher_name in teachers:
         X_tr = teacher_frame(train, teacher_name)
         X_te = teacher_frame(test, teacher_name)
@@ -241,6 +262,7 @@ def run(args):
             cache[key] = teacher_facts(teacher, X_te, y_te)
             save()
         facts[teacher_name] = cache[key]
+        fitted[teacher_name] = (teacher, X_tr, X_te)
         for spec_name in specs:
             if spec_name == "hand":
                 spec = hand_spec(teacher_name)
@@ -283,23 +305,28 @@ def run(args):
                               f"{c['rows']} | by hand (ceiling) | {c['fidelity']:.0f} "
                               f"| {c['fidelity'] / sd:.3f} | {c['test']:.0f} | "
                               f"{c['wall']:.1f} | | |", flush=True)
-    print("\n| teacher | teacher test RMSE | teacher file | compact file (student) | "
-          "size ratio | teacher 10k rows | compact 10k rows | speed-up |")
-    print("|---|---|---|---|---|---|---|---|")
-    for teacher_name in teachers:
+    print("\n| teacher | teacher test RMSE | student | teacher file | compact file "
+          "float64 / float32 | size ratio (float64) | teacher 10k rows | compact 10k "
+          "rows float64 / float32 | speed-up float64 / float32 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for teacher_name, (teacher, X_tr, X_te) in fitted.items():
         f = facts[teacher_name]
         for hidden in students:
-            mine = [v for k, v in cache.items()
-                    if k.startswith(f"{teacher_name}/") and f"/{hidden}/" in k
-                    and k.endswith("/default")]
-            if not mine:
-                continue
-            size = float(np.max([v["compact_bytes"] for v in mine]))
-            lat = float(np.median([v["compact_latency"] for v in mine]))
-            print(f"| {teacher_name} | {f['teacher_test']:.0f} | "
-                  f"{f['teacher_bytes'] / 1024:.0f} KiB | {size / 1024:.1f} KiB "
-                  f"({hidden} tanh) | {f['teacher_bytes'] / size:.0f} x | "
-                  f"{f['teacher_latency'] * 1e3:.1f} ms | {lat * 1e3:.2f} ms | "
-                  f"{f['teacher_latency'] / lat:.0f} x |", flush=True)
+            key = f"{teacher_name}/latency/{hidden}"
+            if key not in cache:
+                cache[key] = latency_facts(teacher, InputSpec.from_data(X_tr), hidden,
+                                           X_te, args.seed)
+                save()
+            lat = cache[key]
+            t = lat["teacher_latency"]
+            print(f"| {teacher_name} | {f['teacher_test']:.0f} | {hidden} tanh | "
+                  f"{f['teacher_bytes'] / 1024:.0f} KiB | "
+                  f"{lat['compact64_bytes'] / 1024:.1f} / "
+                  f"{lat['compact32_bytes'] / 1024:.1f} KiB | "
+                  f"{f['teacher_bytes'] / lat['compact64_bytes']:.0f} x | "
+                  f"{t * 1e3:.1f} ms | {lat['compact64_latency'] * 1e3:.2f} / "
+                  f"{lat['compact32_latency'] * 1e3:.2f} ms | "
+                  f"{t / lat['compact64_latency']:.1f} / "
+                  f"{t / lat['compact32_latency']:.1f} x |", flush=True)
     print(f"\nseed {args.seed}; cache {args.out}")
     return 0
