@@ -81,13 +81,15 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         ``fit``, or names in the input spec).
     columns_ : tuple of Column or None
         The columns of a tabular input spec (see :mod:`skdistill.columns`).
-    x_loc_, x_scale_ : ndarray of shape (n_encoded,)
+    x_loc_, x_scale_ : ndarray of shape (n_encoded,), or 0.0 and 1.0
         The student sees ``(encode(X) - x_loc_) / x_scale_``; ``n_encoded`` is
-        ``n_features_in_`` without columns.
+        ``n_features_in_`` without columns. Float32 models hold the
+        standardization in their first layer instead (0.0 and 1.0 here).
     y_loc_, y_scale_ : float
         Its output ``o`` is returned as ``y_loc_ + y_scale_ * o``.
     coefs_ : list of ndarray of shape (n_in, n_out), or None
-        Weights of each layer of an MLP student, float64 (None for other modules).
+        Weights of each layer of an MLP student, float64 or float32 (None for other
+        modules).
     intercepts_ : list of ndarray of shape (n_out,), or None
         Biases of each layer.
     activations_ : list or None
@@ -167,12 +169,19 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
             self.coefs_ = self.intercepts_ = self.activations_ = None
             self.module_ = student.requires_grad_(False)
         else:
-            self.coefs_ = [np.ascontiguousarray(W.T, dtype=dtype) for W, _, _ in layers]
-            self.intercepts_ = [b.astype(dtype) for _, b, _ in layers]
+            self.coefs_ = [np.ascontiguousarray(W.T) for W, _, _ in layers]
+            self.intercepts_ = [b for _, b, _ in layers]
             self.activations_ = [act for _, _, act in layers]
             self.module_ = None
-            self.x_loc_ = self.x_loc_.astype(dtype)
-            self.x_scale_ = self.x_scale_.astype(dtype)
+            if dtype == "float32":
+                # the standardization folded into the first layer (in float64),
+                # as predict computes it: two arrays fewer in the file
+                W0, b0 = self._first_layer()
+                self.coefs_[0], self.intercepts_[0] = W0, b0
+                self.x_loc_, self.x_scale_ = 0.0, 1.0
+                self.__dict__.pop("_first", None)
+            self.coefs_ = [np.ascontiguousarray(W, dtype=dtype) for W in self.coefs_]
+            self.intercepts_ = [np.asarray(b, dtype=dtype) for b in self.intercepts_]
         return self
 
     def __sklearn_is_fitted__(self):
@@ -269,19 +278,40 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         first = self.__dict__.get("_first")
         if first is None:
             W = np.asarray(self.coefs_[0], dtype=np.float64)
-            loc = np.asarray(self.x_loc_, dtype=np.float64)
-            scale = np.asarray(self.x_scale_, dtype=np.float64)
+            d = W.shape[0]
+            loc = np.broadcast_to(np.asarray(self.x_loc_, dtype=np.float64), (d,))
+            scale = np.broadcast_to(np.asarray(self.x_scale_, dtype=np.float64), (d,))
             dtype = self.coefs_[0].dtype
             b = np.asarray(self.intercepts_[0], dtype=np.float64) - (loc / scale) @ W
             first = self._first = (
-                np.ascontiguousarray(W / scale[:, None], dtype=dtype), b.astype(dtype)
+                np.ascontiguousarray(W / scale[:, None], dtype=dtype),
+                b.astype(dtype),
             )
         return first
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # the weights travel as one flat buffer: one array's overhead in the file
+        # instead of one per layer and bias (a few hundred bytes of a small model)
+        state = dict(super().__getstate__())  # a copy: object's is the live dict
         state.pop("_first", None)
+        if state.get("coefs_") is not None:
+            arrays = [*state.pop("coefs_"), *state.pop("intercepts_")]
+            state["_weights"] = np.concatenate([a.ravel() for a in arrays])
+            state["_shapes"] = [a.shape for a in arrays]
         return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "_weights" in state:
+            flat, shapes = state.pop("_weights"), state.pop("_shapes")
+            arrays, at = [], 0
+            for shape in shapes:
+                size = int(np.prod(shape))
+                arrays.append(flat[at : at + size].reshape(shape))
+                at += size
+            k = len(shapes) // 2
+            state["coefs_"], state["intercepts_"] = arrays[:k], arrays[k:]
+        super().__setstate__(state)
 
     def _forward_numpy(self, X):
         # raw rows straight into the first layer (standardization folded in), the
@@ -345,8 +375,9 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
             )
         Ws = [np.asarray(W, dtype=np.float64) for W in self.coefs_]
         bs = [np.asarray(b, dtype=np.float64) for b in self.intercepts_]
-        loc = np.asarray(self.x_loc_, dtype=np.float64)
-        scale = np.asarray(self.x_scale_, dtype=np.float64)
+        d = Ws[0].shape[0]
+        loc = np.broadcast_to(np.asarray(self.x_loc_, dtype=np.float64), (d,))
+        scale = np.broadcast_to(np.asarray(self.x_scale_, dtype=np.float64), (d,))
         Ws[0], bs[0] = Ws[0] / scale[:, None], bs[0] - (loc / scale) @ Ws[0]
         Ws[-1], bs[-1] = Ws[-1] * self.y_scale_, bs[-1] * self.y_scale_ + self.y_loc_
         return list(zip(Ws, bs, self.activations_))

@@ -24,7 +24,7 @@ from .. import DataFreeDistillRegressor
 from ..teachers import as_teacher
 from ._data import load_dataset, machine_info, paper_split, rmse, train_mlp_teacher
 
-TEACHERS = ["mlp500", "svr", "forest", "boosting", "mlp256x2"]
+TEACHERS = ["mlp500", "svr", "forest", "boosting", "hgb", "mlp256x2"]
 TARGET = 10.0  # the issue's goal: 10x smaller file and 10x faster predict
 
 
@@ -57,7 +57,11 @@ def add_parser(sub):
 
 def _make_teachers(names, X, y, args):
     """``name -> (label, fitted teacher, predict function)``."""
-    from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+    from sklearn.ensemble import (
+        GradientBoostingRegressor,
+        HistGradientBoostingRegressor,
+        RandomForestRegressor,
+    )
     from sklearn.neural_network import MLPRegressor
     from sklearn.svm import SVR
 
@@ -82,6 +86,7 @@ def _make_teachers(names, X, y, args):
                     n_estimators=300, random_state=args.seed
                 ),
                 "boosting": lambda: GradientBoostingRegressor(random_state=args.seed),
+                "hgb": lambda: HistGradientBoostingRegressor(random_state=args.seed),
                 "mlp256x2": lambda: MLPRegressor(
                     hidden_layer_sizes=(256, 256), random_state=args.seed
                 ),
@@ -91,6 +96,7 @@ def _make_teachers(names, X, y, args):
                 "svr": "SVR (rbf)",
                 "forest": "RandomForest 300",
                 "boosting": "GradientBoosting 100",
+                "hgb": "HistGradientBoosting",
                 "mlp256x2": "MLPRegressor 256x256 relu",
             }[name]
             out[name] = (label, model, model.predict)
