@@ -299,7 +299,7 @@ def run(args):
                               f"{c['rows']} | {method} | {c['fidelity']:.0f} | "
                               f"{c['fidelity'] / sd:.3f} | {c['test']:.0f} | "
                               f"{c['wall']:.1f} | {ratio:.2f} | {mark} |", flush=True)
-                    if ceil_key in cache:
+                    if ceil_key in cache and budget == budgets[-1]:
                         c = cache[ceil_key]
                         print(f"| {teacher_name} | {spec_name} | {hidden} | "
                               f"{c['rows']} | by hand (ceiling) | {c['fidelity']:.0f} "
