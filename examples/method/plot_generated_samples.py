@@ -83,7 +83,8 @@ class Recording:
     def _snapshot(self, z):
         problem = self.problem
         with torch.no_grad():
-            loss = (problem.label_fn(z) - problem.student(z).reshape(-1)) ** 2
+            # (these labels are teacher queries too, counted as every row is)
+            loss = (problem.teacher.label(z) - problem.student(z).reshape(-1)) ** 2
         return problem.space.to_raw(z).cpu().numpy(), loss.cpu().numpy()
 
 
