@@ -162,10 +162,10 @@ class InputSpec:
         columns=None,
         correlation=None,
     ):
-        if correlation is not None and columns is None:
+        if correlation is not None and columns is None and mean is None:
             raise ValueError(
-                "correlation needs columns: it couples the numeric columns of a "
-                "tabular spec."
+                "correlation needs a Gaussian (mean and std) or columns: it couples "
+                "the Gaussian scores of the features."
             )
         if columns is not None:
             others = [
@@ -284,6 +284,13 @@ class InputSpec:
 
         self.shape = shape
         self.simplex = bool(simplex)
+        if correlation is not None:
+            if simplex or shape is not None:
+                raise ValueError("correlation cannot be used with simplex or shape.")
+            self.correlation = _columns.check_correlation(
+                [_columns.Continuous(f"x{i}", mean=0.0, std=1.0) for i in range(d)],
+                correlation,
+            )
         if self.simplex:
             self.low = np.maximum(self.low, 0.0)
             self.high = np.minimum(self.high, 1.0)
@@ -396,8 +403,8 @@ class InputSpec:
             :class:`~skdistill.columns.Column` to use as it is (a zip code stored
             as integers is ``"categorical"``).
         correlated : bool, default=None
-            DataFrames only (``None``: True for them): also keep the dependence of
-            the numeric columns, as the correlation of their normal scores (a
+            ``None``: True for DataFrames, False for arrays. Also keep the
+            dependence of the numeric columns (of every feature of an array), as the correlation of their normal scores (a
             Gaussian copula; see ``correlation`` in :class:`InputSpec`). Draws
             then stay near the data where its columns move together; measured on
             diamonds (sizes and weight nearly collinear), the student's fidelity
@@ -446,10 +453,10 @@ class InputSpec:
             keep = correlated is None or correlated
             corr = _columns.score_correlation(cols, X) if keep else None
             return cls(columns=cols, correlation=corr)
-        if kinds is not None or correlated:
+        if kinds is not None:
             raise ValueError(
-                "kinds and correlated need a pandas DataFrame (column names and "
-                "dtypes); an array gives a spec of continuous features."
+                "kinds needs a pandas DataFrame (column names and dtypes); an array "
+                "gives a spec of continuous features."
             )
         if feature_names is None and hasattr(X, "columns"):
             feature_names = [str(c) for c in X.columns]
@@ -479,6 +486,16 @@ class InputSpec:
             bounds = np.tile([low, high], (X.shape[1], 1))
         else:
             bounds = np.column_stack([X.min(axis=0), X.max(axis=0)])
+        corr = None
+        if correlated:
+            if simplex or shape is not None:
+                raise ValueError("correlated cannot be used with simplex or images.")
+            cols = [_columns.Continuous(f"x{i}", mean=0.0, std=1.0)
+                    for i in range(X.shape[1])]
+            import pandas as pd
+
+            corr = _columns.score_correlation(cols, pd.DataFrame(
+                X, columns=[c.name for c in cols]))
         return cls(
             mean=X.mean(axis=0),
             std=X.std(axis=0),
@@ -486,6 +503,7 @@ class InputSpec:
             feature_names=feature_names,
             simplex=simplex,
             shape=shape,
+            correlation=corr,
         )
 
     @classmethod
@@ -616,6 +634,8 @@ class InputSpec:
             out["simplex"] = True
         if self.shape is not None:
             out["shape"] = list(self.shape)
+        if self.correlation is not None:
+            out["correlation"] = self.correlation.tolist()
         return out
 
     @classmethod
@@ -681,6 +701,8 @@ class InputSpec:
             kind += " on the simplex"
         if getattr(self, "shape", None) is not None:
             kind += f", images {self.shape}"
+        if getattr(self, "correlation", None) is not None:
+            kind += ", correlated"
         return f"InputSpec(n_features={self.n_features}, {kind})"
 
 
@@ -752,6 +774,10 @@ class StandardizedSpace:
 
             z = torch.as_tensor(ndtri(u.double().numpy()), dtype=dt).to(dev)
         if self.kind == "gaussian":
+            if getattr(self.spec, "correlation", None) is not None:
+                chol = torch.as_tensor(np.linalg.cholesky(self.spec.correlation),
+                                       dtype=z.dtype, device=z.device)
+                z = z @ chol.T
             z = self.draw_loc + self.draw_scale * z
         return self.project(z)
 

@@ -130,7 +130,7 @@ def test_kinds_override_the_rules(data):
         InputSpec.from_data(df, kinds={"nope": "integer"})
     with pytest.raises(ValueError, match="'city' has dtype .* cannot be integer"):
         InputSpec.from_data(df, kinds={"city": "integer"})
-    with pytest.raises(ValueError, match="kinds and correlated need a pandas DataFrame"):
+    with pytest.raises(ValueError, match="kinds needs a pandas DataFrame"):
         InputSpec.from_data(df[["size"]].to_numpy(), kinds={"size": "integer"})
 
 
@@ -174,7 +174,7 @@ def test_draws_keep_the_dependence_of_the_numeric_columns(data):
         InputSpec(columns=spec.columns, correlation=np.eye(2))
     with pytest.raises(ValueError, match="positive definite"):
         InputSpec(columns=spec.columns, correlation=np.ones((3, 3)))
-    with pytest.raises(ValueError, match="correlation needs columns"):
+    with pytest.raises(ValueError, match="correlation needs a Gaussian"):
         InputSpec(n_features=3, correlation=np.eye(3))
 
 
@@ -513,3 +513,22 @@ def test_torch_export_takes_encoded_rows(fitted, data):
     enc = torch.as_tensor(compact.encode(df.iloc[:20]))
     np.testing.assert_allclose(module(enc).numpy(), compact.predict(df.iloc[:20]),
                                atol=1e-9)
+
+
+def test_arrays_can_keep_their_dependence_too():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=2000)
+    X = np.column_stack([a, 2 * a + rng.normal(0, 0.1, 2000), rng.normal(size=2000)])
+    spec = InputSpec.from_data(X, correlated=True)
+    assert repr(spec) == "InputSpec(n_features=3, gaussian clipped, correlated)"
+    drawn = spec.draw(4000, random_state=0)
+    assert np.corrcoef(drawn[:, 0], drawn[:, 1])[0, 1] > 0.95
+    assert abs(np.corrcoef(drawn[:, 0], drawn[:, 2])[0, 1]) < 0.1
+    assert InputSpec.from_data(X).correlation is None  # arrays: independent by default
+    back = InputSpec.from_json(spec.to_json())
+    np.testing.assert_allclose(back.correlation, spec.correlation)
+    with pytest.raises(ValueError, match="correlation needs a Gaussian"):
+        InputSpec(bounds=[(0, 1)] * 3, correlation=np.eye(3))
+    est = DataFreeDistillRegressor(lambda X: X[:, 0] * X[:, 1],
+                                   **{**FAST, "student": (8,)}).fit(input_spec=spec)
+    assert np.isfinite(est.predict(X[:5])).all()
