@@ -128,9 +128,10 @@ print(np.allclose(loaded.predict(X_test), est.predict(X_test), rtol=0, atol=1e-6
 # needs the ``onnx`` extra: ``pip install "skdistill[onnx]"``.
 try:
     import onnxruntime
+    import onnxscript  # noqa: F401  (torch's exporter needs it)
 except ImportError:
     onnxruntime = None
-    print('onnxruntime is not installed: pip install "skdistill[onnx]"')
+    print('onnxruntime or onnxscript is not installed: pip install "skdistill[onnx]"')
 
 if onnxruntime is not None:
     with warnings.catch_warnings():
@@ -142,6 +143,42 @@ if onnxruntime is not None:
         f"ONNX file: {Path(path).stat().st_size / 1024:.1f} KB, largest "
         f"difference to predict: {np.abs(y_onnx - est.predict(X_test)).max():.1e}"
     )
+
+# %%
+# A genuine scikit-learn model
+# ----------------------------
+# :meth:`~skdistill.compact.CompactRegressor.to_sklearn` gives a fitted
+# ``MLPRegressor`` holding the student, the input and target scaling folded into
+# its first and last layers: every tool made for scikit-learn models reads it,
+# skl2onnx among them (ONNX without torch's exporter).
+mlp = compact.to_sklearn()
+print(mlp, f"largest difference to predict: "
+      f"{np.abs(mlp.predict(X_test) - compact.predict(X_test)).max():.1e}")
+try:
+    from skl2onnx import to_onnx
+except ImportError:
+    to_onnx = None
+    print('skl2onnx is not installed: pip install "skdistill[onnx]"')
+if to_onnx is not None and onnxruntime is not None:
+    model = to_onnx(mlp, X_test[:1].astype(np.float32))
+    session = onnxruntime.InferenceSession(model.SerializeToString())
+    (y_onnx,) = session.run(None, {session.get_inputs()[0].name:
+                                   X_test.astype(np.float32)})
+    print(f"skl2onnx model: {len(model.SerializeToString()) / 1024:.1f} KB, largest "
+          f"difference to predict: {np.abs(y_onnx.ravel() - compact.predict(X_test)).max():.1e}")
+
+# %%
+# Float32 and C
+# -------------
+# ``to_compact(dtype="float32")`` halves the file and speeds up large batches;
+# :meth:`~skdistill.compact.CompactRegressor.to_c` writes the float32 student as one
+# C99 header for microcontrollers (no allocation, ``math.h`` only).
+compact32 = est.to_compact(dtype="float32")
+print(compact32, f"largest difference to float64: "
+      f"{np.abs(compact32.predict(X_test) - compact.predict(X_test)).max():.1e}")
+header = compact32.to_c(folder / "student.h", name="student")
+print("\n".join(header.splitlines()[:6]))
+print(f"... {len(header.splitlines())} lines")
 
 # %%
 # Keep the fitted estimator too (it pickles with ``joblib`` as well) where you may
