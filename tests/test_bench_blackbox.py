@@ -31,3 +31,14 @@ def test_quick_mode_runs_and_resumes_from_its_cache(tmp_path, capsys):
             if line.startswith("| cpusmall")] == rows
 
 
+
+
+@requires_datasets()
+def test_oracle_and_the_figure_of_fidelity_against_rows(tmp_path):
+    out, fig = tmp_path / "bb.json", tmp_path / "bb.png"
+    argv = ["blackbox", "--quick", "--data-dir", str(DATA_DIR), "--out", str(out),
+            "--methods", "oracle", "--plot", str(fig)]
+    assert main(argv) == 0
+    cache = json.loads(out.read_text())
+    assert {cell["rows"] for cell in cache.values()} == {5000}  # the training inputs
+    assert fig.stat().st_size > 1000
