@@ -530,13 +530,20 @@ def from_uniforms(columns, u):
     return np.concatenate(parts, axis=1) if parts else np.zeros((u.shape[0], 0))
 
 
+def name_differences(expected, given):
+    """``(missing, extra)``: names of ``expected`` not in ``given``, and the
+    reverse, each in its own order (for messages naming the columns)."""
+    missing = [n for n in expected if n not in given]
+    extra = [g for g in given if g not in expected]
+    return missing, extra
+
+
 def _values(X, columns, where):
     """One array per column from a DataFrame (by name) or a 2-D array (by position)."""
     if hasattr(X, "columns"):
         given = [str(c) for c in X.columns]
         names = [c.name for c in columns]
-        missing = [n for n in names if n not in given]
-        extra = [g for g in given if g not in names]
+        missing, extra = name_differences(names, given)
         if missing or extra:
             parts = []
             if missing:

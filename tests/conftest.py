@@ -44,3 +44,28 @@ def requires_datasets():
         not DATA_DIR.is_dir(),
         reason=f"shared datasets folder not found at {DATA_DIR} (set SKDISTILL_DATA_DIR)",
     )
+
+
+_NO_TORCH = """
+import sys
+
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "skorch"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NoTorch())
+"""
+
+
+def run_without_torch(body):
+    """Run the Python ``body`` in a subprocess where torch and skorch cannot be
+    imported, and check it did not import them."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = _NO_TORCH + textwrap.dedent(body) + (
+        '\nassert "torch" not in sys.modules\n'
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)

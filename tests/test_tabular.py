@@ -2,9 +2,6 @@
 columns, from the spec to the compact model."""
 
 import json
-import subprocess
-import sys
-import textwrap
 import warnings
 
 import joblib
@@ -28,6 +25,8 @@ from skdistill import (
     Integer,
 )
 from skdistill.columns import encode
+
+from .conftest import run_without_torch
 
 pd = pytest.importorskip("pandas")
 
@@ -485,24 +484,14 @@ def test_compact_model_encodes_dataframes_and_loads_without_torch(fitted, data, 
     path = tmp_path / "compact.joblib"
     joblib.dump(compact, path)
     df.iloc[:40].to_pickle(tmp_path / "X.pkl")
-    script = textwrap.dedent(
+    run_without_torch(
         f"""
-        import sys
-
-        class NoTorch:
-            def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in ("torch", "skorch"):
-                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-
-        sys.meta_path.insert(0, NoTorch())
         import joblib, numpy as np, pandas as pd
         model = joblib.load({str(path)!r})
         X = pd.read_pickle({str(tmp_path / "X.pkl")!r})
         np.save({str(tmp_path / "y.npy")!r}, model.predict(X))
-        assert "torch" not in sys.modules
         """
     )
-    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
     np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), compact.predict(df.iloc[:40]))
 
 

@@ -22,9 +22,7 @@ def check_feature_names(teacher, columns):
     names = fitted_names(teacher)
     if names is None:
         return None
-    spec_names = [c.name for c in columns]
-    missing = [n for n in names if n not in spec_names]
-    extra = [n for n in spec_names if n not in names]
+    missing, extra = _columns.name_differences(names, [c.name for c in columns])
     if missing or extra:
         parts = []
         if missing:
@@ -65,8 +63,7 @@ def frame_teacher(teacher, spec):
     if spec.feature_names is None:
         return FrameTeacher(teacher, names=names)
     spec_names = [str(n) for n in spec.feature_names]
-    missing = [n for n in names if n not in spec_names]
-    extra = [n for n in spec_names if n not in names]
+    missing, extra = _columns.name_differences(names, spec_names)
     if missing or extra:
         raise ValueError(
             f"The input spec's feature names are not the teacher's: missing "
