@@ -518,7 +518,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
                 f"Give the input distribution once: got {' and '.join(given)}. Use one of "
                 "X (unlabeled sample), bounds, or input_spec."
             )
-        if X is not None and _is_frame(X) and not _floats_only(X):
+        if X is not None and _columns.is_frame(X) and not _floats_only(X):
             # a DataFrame of columns of several kinds: a spec of its columns, by
             # dtype (InputSpec.from_data); one of floats is read as an array is
             spec = InputSpec.from_data(X)
@@ -960,11 +960,6 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.required = False
         tags.input_tags.allow_nan = False
         return tags
-
-
-def _is_frame(X):
-    """Whether ``X`` is a DataFrame (it has named columns with dtypes)."""
-    return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
 
 
 def _floats_only(frame):

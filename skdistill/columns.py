@@ -39,6 +39,7 @@ __all__ = [
     "encode",
     "decode",
     "encoded_names",
+    "is_frame",
 ]
 
 
@@ -57,6 +58,21 @@ def _number(value, what, name, *, integer=False, none=True):
             raise ValueError(f"Column {name!r}: {what} must be an integer, got {value}.")
         return int(value)
     return value
+
+
+def _moments(mean, std, name):
+    """A column's Gaussian moments, checked: both or neither, std not negative."""
+    mean, std = _number(mean, "mean", name), _number(std, "std", name)
+    if (mean is None) != (std is None):
+        raise ValueError(f"Column {name!r}: give both mean and std, or neither.")
+    if std is not None and std < 0:
+        raise ValueError(f"Column {name!r}: std is negative ({std}).")
+    return mean, std
+
+
+def is_frame(X):
+    """Whether ``X`` is a DataFrame (named columns with dtypes)."""
+    return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
 
 
 def _plain(value):
@@ -135,14 +151,9 @@ class Continuous(Column):
 
     def __init__(self, name, mean=None, std=None, low=None, high=None, dtype="float64"):
         super().__init__(name, dtype)
-        self.mean = _number(mean, "mean", name)
-        self.std = _number(std, "std", name)
+        self.mean, self.std = _moments(mean, std, name)
         self.low = _number(low, "low", name)
         self.high = _number(high, "high", name)
-        if (self.mean is None) != (self.std is None):
-            raise ValueError(f"Column {name!r}: give both mean and std, or neither.")
-        if self.std is not None and self.std < 0:
-            raise ValueError(f"Column {name!r}: std is negative ({self.std}).")
         if self.mean is None and (self.low is None or self.high is None):
             raise ValueError(
                 f"Column {name!r}: a continuous column needs a range (low and high) "
@@ -200,12 +211,7 @@ class Integer(Column):
         super().__init__(name, dtype)
         self.low = _number(low, "low", name, integer=True, none=False)
         self.high = _number(high, "high", name, integer=True, none=False)
-        self.mean = _number(mean, "mean", name)
-        self.std = _number(std, "std", name)
-        if (self.mean is None) != (self.std is None):
-            raise ValueError(f"Column {name!r}: give both mean and std, or neither.")
-        if self.std is not None and self.std < 0:
-            raise ValueError(f"Column {name!r}: std is negative ({self.std}).")
+        self.mean, self.std = _moments(mean, std, name)
         if self.low > self.high:
             raise ValueError(
                 f"Column {name!r}: low {self.low} is above high {self.high}."
@@ -431,12 +437,17 @@ def _numeric(columns):
     return [c for c in columns if c.kind in ("continuous", "integer")]
 
 
-def check_correlation(columns, correlation):
-    """``correlation`` as a float64 correlation matrix over the numeric columns
-    (checked: shape, symmetry, unit diagonal, positive definite), or None."""
+def numeric_names(columns):
+    """Names of the continuous and integer columns: those a correlation couples."""
+    return [c.name for c in _numeric(columns)]
+
+
+def check_correlation(correlation, names):
+    """``correlation`` as a float64 correlation matrix, one row per name of
+    ``names`` (checked: shape, symmetry, unit diagonal, positive definite), or
+    None."""
     if correlation is None:
         return None
-    names = [c.name for c in _numeric(columns)]
     try:
         R = np.array(correlation, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -461,28 +472,24 @@ def check_correlation(columns, correlation):
     return R
 
 
-def score_correlation(columns, frame):
-    """Correlation of the normal scores of the numeric columns of ``frame``
-    (ranks mapped through the inverse normal CDF), shrunk slightly towards the
-    identity so that it is positive definite."""
+def score_correlation(values):
+    """Correlation of the normal scores of the columns of the 2-D array
+    ``values`` (ranks mapped through the inverse normal CDF), shrunk slightly
+    towards the identity so that it is positive definite; None without columns."""
     from scipy.special import ndtri
     from scipy.stats import rankdata
 
-    cols = _numeric(columns)
-    if not cols:
+    values = np.asarray(values, dtype=np.float64)
+    n, k = values.shape
+    if k == 0:
         return None
-    n = len(frame)
-    scores = np.column_stack([
-        ndtri((rankdata(frame[c.name].to_numpy(dtype=np.float64)) - 0.5) / n)
-        for c in cols
-    ])
-    if len(cols) == 1 or n < 3:
-        return np.eye(len(cols))
+    if k == 1 or n < 3:
+        return np.eye(k)
+    scores = ndtri((rankdata(values, axis=0) - 0.5) / n)
     R = np.corrcoef(scores, rowvar=False)
     R[~np.isfinite(R)] = 0.0
     np.fill_diagonal(R, 1.0)
-    R = 0.99 * R + 0.01 * np.eye(len(cols))
-    return R
+    return 0.99 * R + 0.01 * np.eye(k)
 
 
 def encoded_names(columns):
@@ -530,29 +537,27 @@ def from_uniforms(columns, u):
     return np.concatenate(parts, axis=1) if parts else np.zeros((u.shape[0], 0))
 
 
-def name_differences(expected, given):
-    """``(missing, extra)``: names of ``expected`` not in ``given``, and the
-    reverse, each in its own order (for messages naming the columns)."""
+def name_differences(expected, given, missing_as="missing", extra_as="unexpected"):
+    """How the names ``given`` differ from ``expected``: ``""`` when they hold the
+    same names, else e.g. ``"missing ['a']; unexpected ['b']"`` (each list in its
+    own order), for messages naming the columns."""
     missing = [n for n in expected if n not in given]
     extra = [g for g in given if g not in expected]
-    return missing, extra
+    parts = [f"{missing_as} {missing}"] * bool(missing)
+    parts += [f"{extra_as} {extra}"] * bool(extra)
+    return "; ".join(parts)
 
 
 def _values(X, columns, where):
     """One array per column from a DataFrame (by name) or a 2-D array (by position)."""
-    if hasattr(X, "columns"):
+    if is_frame(X):
         given = [str(c) for c in X.columns]
         names = [c.name for c in columns]
-        missing, extra = name_differences(names, given)
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing {missing}")
-            if extra:
-                parts.append(f"unexpected {extra}")
+        differences = name_differences(names, given)
+        if differences:
             raise ValueError(
                 f"{where} does not have the columns of the input spec: "
-                f"{'; '.join(parts)}. Expected {names}."
+                f"{differences}. Expected {names}."
             )
         lookup = {str(c): c for c in X.columns}
         return [X[lookup[n]] for n in names], X.shape[0]

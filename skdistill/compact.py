@@ -158,7 +158,6 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         self.y_loc_ = float(student.y_loc)
         self.y_scale_ = float(student.y_scale)
         layers = _mlp_layers(student.core)
-        self.dtype_ = dtype
         if layers is None:
             if dtype != "float64":
                 raise ValueError(
@@ -176,10 +175,10 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
             if dtype == "float32":
                 # the standardization folded into the first layer (in float64),
                 # as predict computes it: two arrays fewer in the file
-                W0, b0 = self._first_layer()
-                self.coefs_[0], self.intercepts_[0] = W0, b0
+                self.coefs_[0], self.intercepts_[0] = _fold_input(
+                    self.coefs_[0], self.intercepts_[0], self.x_loc_, self.x_scale_
+                )
                 self.x_loc_, self.x_scale_ = 0.0, 1.0
-                self.__dict__.pop("_first", None)
             self.coefs_ = [np.ascontiguousarray(W, dtype=dtype) for W in self.coefs_]
             self.intercepts_ = [np.asarray(b, dtype=dtype) for b in self.intercepts_]
         return self
@@ -277,16 +276,11 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         float64, kept in the model's dtype; a cache, not pickled)."""
         first = self.__dict__.get("_first")
         if first is None:
-            W = np.asarray(self.coefs_[0], dtype=np.float64)
-            d = W.shape[0]
-            loc = np.broadcast_to(np.asarray(self.x_loc_, dtype=np.float64), (d,))
-            scale = np.broadcast_to(np.asarray(self.x_scale_, dtype=np.float64), (d,))
             dtype = self.coefs_[0].dtype
-            b = np.asarray(self.intercepts_[0], dtype=np.float64) - (loc / scale) @ W
-            first = self._first = (
-                np.ascontiguousarray(W / scale[:, None], dtype=dtype),
-                b.astype(dtype),
-            )
+            W, b = _fold_input(self.coefs_[0], self.intercepts_[0], self.x_loc_,
+                               self.x_scale_)
+            first = self._first = (np.ascontiguousarray(W, dtype=dtype),
+                                   b.astype(dtype))
         return first
 
     def __getstate__(self):
@@ -364,21 +358,21 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         return f"{type(self).__name__}({' -> '.join(parts)}, {kind})"
 
     # ------------------------------------------------- scikit-learn and C forms
-    def _folded_layers(self):
-        """``[(W, b, act)]`` in float64 with the input standardization folded into
-        the first layer and the output scaling into the last: the same function of
-        raw (encoded) rows, as plain layers."""
+    def _require_mlp(self):
         if self.coefs_ is None:
             raise ValueError(
                 "Only MLP students (Linear layers and activations) have a scikit-"
                 f"learn or C form; this student is a {type(self.module_.core).__name__}."
             )
+
+    def _folded_layers(self):
+        """``[(W, b, act)]`` in float64 with the input standardization folded into
+        the first layer and the output scaling into the last: the same function of
+        raw (encoded) rows, as plain layers."""
+        self._require_mlp()
         Ws = [np.asarray(W, dtype=np.float64) for W in self.coefs_]
         bs = [np.asarray(b, dtype=np.float64) for b in self.intercepts_]
-        d = Ws[0].shape[0]
-        loc = np.broadcast_to(np.asarray(self.x_loc_, dtype=np.float64), (d,))
-        scale = np.broadcast_to(np.asarray(self.x_scale_, dtype=np.float64), (d,))
-        Ws[0], bs[0] = Ws[0] / scale[:, None], bs[0] - (loc / scale) @ Ws[0]
+        Ws[0], bs[0] = _fold_input(Ws[0], bs[0], self.x_loc_, self.x_scale_)
         Ws[-1], bs[-1] = Ws[-1] * self.y_scale_, bs[-1] * self.y_scale_ + self.y_loc_
         return list(zip(Ws, bs, self.activations_))
 
@@ -472,8 +466,7 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         from ._export_c import c_header
 
         check_is_fitted(self)
-        if self.coefs_ is None:
-            self._folded_layers()  # the error for other students
+        self._require_mlp()
         W0, b0 = self._first_layer()  # the standardization folded in, as predict
         text = c_header(
             name,
@@ -642,6 +635,17 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
             registry.setLevel(level)
         program.save(str(path))
         return str(path)
+
+
+def _fold_input(W, b, x_loc, x_scale):
+    """First-layer weights ``(n_in, n_out)`` and biases, in float64, that read raw
+    rows: ``((x - loc) / scale) @ W + b == x @ W' + b'``. Scalars ``loc, scale``
+    (0.0 and 1.0 for already folded models) broadcast."""
+    W = np.asarray(W, dtype=np.float64)
+    d = W.shape[0]
+    loc = np.broadcast_to(np.asarray(x_loc, dtype=np.float64), (d,))
+    scale = np.broadcast_to(np.asarray(x_scale, dtype=np.float64), (d,))
+    return W / scale[:, None], np.asarray(b, dtype=np.float64) - (loc / scale) @ W
 
 
 def _tabular_pipeline(columns, mlp):

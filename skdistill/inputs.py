@@ -288,8 +288,7 @@ class InputSpec:
             if simplex or shape is not None:
                 raise ValueError("correlation cannot be used with simplex or shape.")
             self.correlation = _columns.check_correlation(
-                [_columns.Continuous(f"x{i}", mean=0.0, std=1.0) for i in range(d)],
-                correlation,
+                correlation, [_feature_label(i, feature_names) for i in range(d)]
             )
         if self.simplex:
             self.low = np.maximum(self.low, 0.0)
@@ -308,7 +307,9 @@ class InputSpec:
 
     def _init_columns(self, columns, feature_names, correlation):
         cols = _columns.check_columns(columns)
-        self.correlation = _columns.check_correlation(cols, correlation)
+        self.correlation = _columns.check_correlation(
+            correlation, _columns.numeric_names(cols)
+        )
         names = [c.name for c in cols]
         if feature_names is not None and list(feature_names) != names:
             raise ValueError(
@@ -438,7 +439,7 @@ class InputSpec:
          Categorical('city', levels=['A', 'B'], frequencies=[0.66..., 0.33...],
                      dtype='...'))
         """
-        if hasattr(X, "columns") and hasattr(X, "dtypes"):  # a DataFrame
+        if _columns.is_frame(X):
             others = [n for n, v in (("feature_names", feature_names),
                                      ("shape", shape), ("value_range", value_range))
                       if v is not None] + (["simplex"] if simplex else [])
@@ -450,8 +451,10 @@ class InputSpec:
             if X.shape[0] < 1:
                 raise ValueError("X must have at least one row.")
             cols = _columns.infer_columns(X, kinds)
-            keep = correlated is None or correlated
-            corr = _columns.score_correlation(cols, X) if keep else None
+            corr = None
+            if correlated is None or correlated:
+                numeric = _columns.numeric_names(cols)
+                corr = _columns.score_correlation(X[numeric].to_numpy(np.float64))
             return cls(columns=cols, correlation=corr)
         if kinds is not None:
             raise ValueError(
@@ -490,12 +493,7 @@ class InputSpec:
         if correlated:
             if simplex or shape is not None:
                 raise ValueError("correlated cannot be used with simplex or images.")
-            cols = [_columns.Continuous(f"x{i}", mean=0.0, std=1.0)
-                    for i in range(X.shape[1])]
-            import pandas as pd
-
-            corr = _columns.score_correlation(cols, pd.DataFrame(
-                X, columns=[c.name for c in cols]))
+            corr = _columns.score_correlation(X)
         return cls(
             mean=X.mean(axis=0),
             std=X.std(axis=0),
@@ -701,7 +699,7 @@ class InputSpec:
             kind += " on the simplex"
         if getattr(self, "shape", None) is not None:
             kind += f", images {self.shape}"
-        if getattr(self, "correlation", None) is not None:
+        if self.correlation is not None:
             kind += ", correlated"
         return f"InputSpec(n_features={self.n_features}, {kind})"
 
@@ -735,6 +733,9 @@ class StandardizedSpace:
             return torch.as_tensor(a, dtype=dtype, device=device)
 
         self.loc, self.scale = t(loc), t(scale)
+        # the Cholesky factor of a correlated Gaussian, once (draws use it)
+        self.chol = None if spec.correlation is None else t(
+            np.linalg.cholesky(spec.correlation))
         if self.kind == "gaussian":
             std = spec.std.copy()
             self.draw_loc = t((spec.mean - loc) / scale)
@@ -774,10 +775,8 @@ class StandardizedSpace:
 
             z = torch.as_tensor(ndtri(u.double().numpy()), dtype=dt).to(dev)
         if self.kind == "gaussian":
-            if getattr(self.spec, "correlation", None) is not None:
-                chol = torch.as_tensor(np.linalg.cholesky(self.spec.correlation),
-                                       dtype=z.dtype, device=z.device)
-                z = z @ chol.T
+            if self.chol is not None:
+                z = z @ self.chol.T
             z = self.draw_loc + self.draw_scale * z
         return self.project(z)
 
@@ -847,8 +846,9 @@ class TabularSpace(StandardizedSpace):
         self._blocks = blocks
         self._numeric = [j for j, c in enumerate(cols)
                          if c.kind in ("continuous", "integer")]
-        self._chol = (None if spec.correlation is None
-                      else np.linalg.cholesky(spec.correlation))
+        # NumPy: the copula maps the uniforms of a draw in NumPy
+        self.chol = (None if spec.correlation is None
+                     else np.linalg.cholesky(spec.correlation))
 
     def draw(self, n, generator, method="random"):
         """``n`` encoded, standardized rows drawn with the torch ``generator``:
@@ -860,26 +860,24 @@ class TabularSpace(StandardizedSpace):
             u = np.clip(u, 1e-12, 1 - 1e-12)
         else:
             u = _qmc_uniforms(method, n, k, generator)
-        if self._chol is not None and n:
+        if self.chol is not None and n:
             # Gaussian copula: independent normal scores of the numeric columns,
             # correlated by the Cholesky factor, back to uniforms
             from scipy.special import ndtr, ndtri
 
             idx = self._numeric
-            u[:, idx] = np.clip(ndtr(ndtri(u[:, idx]) @ self._chol.T), 1e-12, 1 - 1e-12)
+            u[:, idx] = np.clip(ndtr(ndtri(u[:, idx]) @ self.chol.T), 1e-12, 1 - 1e-12)
         raw = _columns.from_uniforms(self.columns, u)
         x = torch.as_tensor(raw, dtype=self.loc.dtype).to(self.loc.device)
         return self.from_raw(x)
 
     def project(self, z):
-        z = torch.clamp(z, self.low, self.high)
+        z = torch.clamp(z, self.low, self.high)  # a new tensor: changed in place
         if self._ints.numel():
             i = self._ints
             raw = torch.round(self.loc[i] + self.scale[i] * z[:, i])
-            z = z.clone()
             z[:, i] = (raw - self.loc[i]) / self.scale[i]
         if self._blocks:
-            z = z.clone() if not self._ints.numel() else z
             for start, width in self._blocks:
                 block = z[:, start : start + width]
                 hot = torch.zeros_like(block)

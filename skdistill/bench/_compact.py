@@ -104,9 +104,9 @@ def _make_teachers(names, X, y, args):
     return out
 
 
-def _forms(compact, est, teacher_predict, size_t, X_te, x_one, X_rows, folder, name):
-    """Every shipped form of the student: size, latency, fidelity, agreement."""
-    t_te = teacher_predict(X_te)
+def _forms(compact, est, t_te, X_te, x_one, X_rows, folder, name):
+    """Every shipped form of the student: size, latency, fidelity to the teacher's
+    test predictions ``t_te``, agreement with the compact model."""
     ref = compact.predict(X_te)
     scale = float(np.max(np.abs(ref)))
     forms = {}
@@ -288,8 +288,8 @@ def run(args):
                 rmse_c=rmse(c_te, y_te),
                 max_diff=float(np.max(np.abs(c_te - est.predict(X_te)))),
             )
-            row["forms"] = _forms(compact, est, teacher_predict, size_t, X_te, x_one,
-                                  X_rows, folder, name)
+            row["forms"] = _forms(compact, est, t_te, X_te, x_one, X_rows, folder,
+                                  name)
             rows.append(row)
             print(
                 f"# {name}: {row['teacher_repr']}, sampler={sampler}, distilled in "

@@ -199,8 +199,6 @@ def teacher_facts(teacher, X_te, y_te):
 def latency_facts(teacher, spec, hidden, X_te, seed, rounds=9):
     """Teacher and compact models (float64, float32) of a 20k-row student, timed
     side by side on 10,000 real rows: ``rounds`` alternating calls each, medians."""
-    import time as _time
-
     est, _ = distil(teacher, spec, hidden, 20_000, seed)
     models = {"teacher": teacher.predict, "compact64": est.to_compact().predict,
               "compact32": est.to_compact("float32").predict}
@@ -210,9 +208,9 @@ def latency_facts(teacher, spec, hidden, X_te, seed, rounds=9):
         predict(X10k)  # warm up
     for _ in range(rounds):
         for name, predict in models.items():
-            t0 = _time.perf_counter()
+            t0 = time.perf_counter()
             predict(X10k)
-            times[name].append(_time.perf_counter() - t0)
+            times[name].append(time.perf_counter() - t0)
     out = {f"{k}_latency": float(np.median(v)) for k, v in times.items()}
     with tempfile.TemporaryDirectory() as folder:
         out["compact64_bytes"] = _file_size(est.to_compact(), folder, "c64")

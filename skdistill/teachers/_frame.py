@@ -16,21 +16,20 @@ def fitted_names(teacher):
     return None if names is None else [str(n) for n in names]
 
 
-def check_feature_names(teacher, columns):
-    """Raise when the columns of the spec are not those the teacher was fitted on,
-    naming the missing and the extra ones."""
+def check_feature_names(teacher, spec_names):
+    """The teacher's ``feature_names_in_`` (None when it has none), after checking
+    that they are the spec's names, with a message naming the missing and the
+    extra ones."""
     names = fitted_names(teacher)
     if names is None:
         return None
-    missing, extra = _columns.name_differences(names, [c.name for c in columns])
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"the spec lacks {missing}")
-        if extra:
-            parts.append(f"the teacher was not fitted on {extra}")
+    differences = _columns.name_differences(
+        names, list(spec_names), missing_as="the spec lacks",
+        extra_as="the teacher was not fitted on",
+    )
+    if differences:
         raise ValueError(
-            f"The input spec's columns are not the teacher's: {'; '.join(parts)}. "
+            f"The input spec's columns are not the teacher's: {differences}. "
             f"The teacher {teacher!r} was fitted on {names}."
         )
     return names
@@ -53,24 +52,17 @@ def frame_teacher(teacher, spec):
     """
     columns = getattr(spec, "columns", None)
     if columns is not None:
-        order = check_feature_names(teacher, columns)
+        order = check_feature_names(teacher, [c.name for c in columns])
         if teacher.differentiable:
             return teacher
         return FrameTeacher(teacher, columns, order)
-    names = fitted_names(teacher)
-    if teacher.differentiable or names is None or spec.shape is not None:
+    if teacher.differentiable or fitted_names(teacher) is None or spec.shape is not None:
         return teacher
     if spec.feature_names is None:
-        return FrameTeacher(teacher, names=names)
+        return FrameTeacher(teacher, names=fitted_names(teacher))
     spec_names = [str(n) for n in spec.feature_names]
-    missing, extra = _columns.name_differences(names, spec_names)
-    if missing or extra:
-        raise ValueError(
-            f"The input spec's feature names are not the teacher's: missing "
-            f"{missing}, not known to the teacher {extra}. The teacher {teacher!r} "
-            f"was fitted on {names}."
-        )
-    return FrameTeacher(teacher, order=names, names=spec_names)
+    order = check_feature_names(teacher, spec_names)
+    return FrameTeacher(teacher, order=order, names=spec_names)
 
 
 class FrameTeacher(Teacher):
