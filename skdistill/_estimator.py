@@ -22,7 +22,8 @@ from ._trainer import make_trainer
 from .callbacks import BestStudent, Callback, Checkpoint, ProgressBar, QueryBudget
 from .inputs import InputSpec, StandardizedSpace, _image_rows
 from .samplers import DirectSampler, DistillProblem, Sampler, resolve_sampler
-from .students import ScaledStudent
+from .objectives import check_output_weights
+from .students import ScaledStudent, check_student_outputs, stack_students
 from .students_cnn import build_image_student
 from .teachers import StandardizedTeacher, TeacherError, as_teacher
 from .teachers._frame import fitted_names, frame_teacher
@@ -138,6 +139,21 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         Per-sample student loss: squared error (eq. 1) or ``log cosh(T - S)``, which
         the paper uses for its CNN on MNIST (section 3.5). ``history_`` reports
         squared errors either way.
+    output_weights : array-like of shape (n_outputs,), default=None
+        For a teacher of k outputs (predictions of shape (n, k)): the weight of
+        each output in the student loss (eq. 1 and 7, on targets standardized
+        output by output), in the disagreement terms of the sampler's objective
+        (eq. 3, 5, 9, which differential evolution minimises too) and in the
+        validation RMSE that selects the best student. Normalised to sum 1;
+        ``None``: every output weighs the same.
+    outputs : {"joint", "separate"}, default="joint"
+        For a teacher of k outputs: ``"joint"`` distils them into one student with
+        k outputs; ``"separate"`` into k students of one output each (as
+        :class:`~sklearn.multioutput.MultiOutputRegressor` would), kept in
+        ``estimators_``, each fitted with every parameter of this estimator and
+        its own teacher rows. One joint student costs one student's teacher rows
+        and is k times smaller for the same hidden sizes; separate students give
+        each output the whole width (see the multi-output guide).
     direct_lr : float, default=0.1
         RMSprop step size on the inputs for ``sampler="direct"``.
     direct_steps : int, default=2
@@ -299,7 +315,10 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         Per epoch: ``epoch``, ``alpha``, ``loss_generated`` and ``loss_random`` (mean
         squared student loss, eq. 1, in standardized units; NaN when the epoch had no
         such samples), ``val_rmse`` (RMSE to the validation targets, in target
-        units), ``elapsed`` (seconds since the start of fit) and ``n_teacher_queries``.
+        units; with k outputs the mean of the outputs' RMSEs weighted by
+        ``output_weights``, which selects the best student, and each output's
+        as ``val_rmse_0``... ``val_rmse_{k-1}``), ``elapsed`` (seconds since the
+        start of fit) and ``n_teacher_queries``.
         A continued fit (``warm_start``, ``checkpoint``) appends to it, and its
         ``elapsed`` and query counts go on from the previous values.
     n_iter_ : int
@@ -310,7 +329,15 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         Its validation RMSE.
     n_teacher_queries_ : int
         Rows sent to the teacher during fit, validation labels included (all the
-        fits of a continued run together).
+        fits of a continued run together; with ``outputs="separate"``, of every
+        student).
+    n_outputs_ : int
+        The teacher's outputs per row; ``predict`` returns shape (n,) when 1 and
+        (n, n_outputs_) otherwise.
+    estimators_ : list of DataFreeDistillRegressor
+        With ``outputs="separate"``: the fitted one-output estimator of each
+        output (``history_``, ``student_`` and the other fitted attributes here
+        are those of the first).
     stop_reason_ : str
         Why training stopped: ``"max_epochs"``, ``"max_teacher_queries"``,
         ``"early_stopping"`` (:class:`~skdistill.callbacks.EarlyStopping`), ``"converged"``
@@ -367,6 +394,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         "verbose": ["verbose"],
         "device": [str, torch.device],
         "loss": [StrOptions({"squared", "logcosh"})],
+        "output_weights": ["array-like", None],
+        "outputs": [StrOptions({"joint", "separate"})],
         "callbacks": [list, tuple, None],
         "warm_start": ["boolean"],
         "checkpoint": [str, os.PathLike, None],
@@ -388,6 +417,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         lr=1e-3,
         weight_decay=1e-5,
         loss="squared",
+        output_weights=None,
+        outputs="joint",
         direct_lr=0.1,
         direct_steps=2,
         regenerate="epoch",
@@ -426,6 +457,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         self.lr = lr
         self.weight_decay = weight_decay
         self.loss = loss
+        self.output_weights = output_weights
+        self.outputs = outputs
         self.direct_lr = direct_lr
         self.direct_steps = direct_steps
         self.regenerate = regenerate
@@ -625,6 +658,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         return values, changed
 
     def _fit(self, X, bounds, input_spec, validation_data):
+        if self.outputs == "separate" and self._output_index() is None:
+            return self._fit_separate(X, bounds, input_spec, validation_data)
         device = _check_device(self.device)
         # the sampler validates its own parameters first, the callbacks are checked:
         # bad values fail before the teacher is asked anything
@@ -662,7 +697,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         space = StandardizedSpace(spec, device=device)
         generator = torch.Generator()  # seeded below, or its state restored
         # every row sent to the teacher from here on goes through the view
-        view = StandardizedTeacher(teacher, space)
+        view = StandardizedTeacher(teacher, space, output=self._output_index())
         if state is not None:
             # continue a stopped run: its seeds, target scaling and labelled
             # validation set (no teacher row paid again); the rest after setup
@@ -674,14 +709,24 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             data_seed, student_seed = (int(s) for s in rng.randint(_INT32_MAX, size=2))
             generator.manual_seed(data_seed)
             z_sel, t_sel = self._label_validation(view, generator, validation_data, d)
-        student = build_image_student(self.student, d, student_seed, spec.shape)
+        # the teacher's outputs per row, known from its first answers
+        k = view.n_outputs
+        output_weights = check_output_weights(self.output_weights, k)
+        if k == 1:
+            output_weights = None
+        student = build_image_student(
+            self.student, d, student_seed, spec.shape, n_outputs=k
+        )
         student = student.to(device)
+        check_student_outputs(student, d, k)
         regime = self._regime(view)
         # the paper's RMSprop for the stream; Adam converges further on a pool
         trainer = make_trainer(student, self.lr, self.weight_decay, self.loss,
-                               optimizer="adam" if regime == "pool" else "rmsprop")
+                               optimizer="adam" if regime == "pool" else "rmsprop",
+                               n_outputs=k, output_weights=output_weights)
         problem = DistillProblem(
-            space, view, student, generator, student_mlp=trainer.mlp
+            space, view, student, generator, student_mlp=trainer.mlp,
+            n_outputs=k, output_weights=output_weights,
         )
         sampler.setup(problem)
         callbacks = self._callbacks(state is not None and resumed_from == "checkpoint",
@@ -750,6 +795,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         self.callbacks_ = callbacks[1 : 1 + len(self.callbacks or ())]
         self.input_spec_ = spec
         self.n_features_in_ = spec.n_features
+        self.n_outputs_ = k
         self.student_ = ScaledStudent(student, loc, scale, view.y_loc, view.y_scale).to(device)
         # predict runs a float64 twin: answers that do not depend on the batch a row
         # comes in (float32 matrix kernels differ by batch size in the last bits)
@@ -762,6 +808,63 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         self.n_teacher_queries_ = loop.rows_sent
         self.teacher_error_ = loop.teacher_error
         self._resume_state = resume_state
+        return self
+
+    def _fit_separate(self, X, bounds, input_spec, validation_data):
+        """``outputs="separate"``: one estimator of one output per teacher output,
+        each a clone of this one fitted on its own teacher rows (the number of
+        outputs is known once the first has labelled its validation set)."""
+        X_val, y_val = _split_validation(validation_data)
+        if y_val is not None:
+            y_val = check_array(
+                y_val, ensure_2d=False, dtype=np.float64, input_name="validation y"
+            )
+        previous = getattr(self, "estimators_", None) if self.warm_start else None
+        rng = check_random_state(self.random_state)
+        subs, k, j = [], None, 0
+        while k is None or j < k:
+            seed = None if self.random_state is None else int(rng.randint(_INT32_MAX))
+            if previous is not None and j < len(previous):
+                sub = previous[j]  # a warm start continues each output's run
+            else:
+                sub = clone(self)
+                sub._output = j
+            checkpoint = None if self.checkpoint is None else (
+                f"{os.fspath(self.checkpoint)}.output{j}"
+            )
+            sub.set_params(outputs="joint", output_weights=None, random_state=seed,
+                           checkpoint=checkpoint,
+                           **{key: getattr(self, key) for key in _resume.FREE_PARAMS
+                              if key != "checkpoint"})
+            val_j = validation_data
+            if y_val is not None:
+                if k is not None and (y_val.ndim != 2 or y_val.shape[1] != k):
+                    raise ValueError(
+                        f"validation_data has targets y_val of shape {y_val.shape}; "
+                        f"the teacher gives {k} outputs per row, so y_val must have "
+                        f"shape (n_samples, {k})."
+                    )
+                val_j = (X_val, y_val[:, j] if y_val.ndim == 2 else y_val)
+            sub.fit(X, bounds=bounds, input_spec=input_spec, validation_data=val_j)
+            if k is None:
+                k = sub.teacher_.n_outputs or 1
+            subs.append(sub)
+            j += 1
+        first = subs[0]
+        for key in ("teacher_", "sampler_", "callbacks_", "input_spec_",
+                    "n_features_in_", "history_", "n_iter_", "stop_reason_",
+                    "best_epoch_", "best_score_", "teacher_error_",
+                    "feature_names_in_"):
+            if hasattr(first, key):
+                setattr(self, key, getattr(first, key))
+        self.estimators_ = subs
+        self.n_outputs_ = k
+        self.n_teacher_queries_ = sum(sub.n_teacher_queries_ for sub in subs)
+        if k == 1:
+            self.student_, self._student64 = first.student_, first._student64
+        else:
+            self.student_ = stack_students([sub.student_ for sub in subs])
+            self._student64 = copy.deepcopy(self.student_).double()
         return self
 
     def _regime(self, view):
@@ -838,10 +941,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
 
     def _validation_targets(self, validation_data, view, d):
         space = view.space
-        if isinstance(validation_data, tuple) and len(validation_data) == 2:
-            X_val, y_val = validation_data
-        else:
-            X_val, y_val = validation_data, None
+        X_val, y_val = _split_validation(validation_data)
         columns = space.spec.columns
         if columns is not None:
             X_val = _columns.encode(columns, X_val, where="validation_data X_val")
@@ -865,11 +965,14 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             )
             if y_val.ndim == 2 and y_val.shape[1] == 1:
                 y_val = y_val[:, 0]
-            if y_val.ndim != 1:
+            k = view.n_outputs
+            width = 1 if y_val.ndim == 1 else y_val.shape[1]
+            if y_val.ndim > 2 or width != k:
+                expected = "(n_samples,)" if k == 1 else f"(n_samples, {k})"
                 raise ValueError(
-                    f"validation_data has targets y_val of shape {y_val.shape}; "
-                    "expected one target per row, shape (n_samples,). Multi-output "
-                    "targets are not supported: distil one output at a time."
+                    f"validation_data has targets y_val of shape {y_val.shape}; the "
+                    f"teacher gives {k} output{'s' if k > 1 else ''} per row, so "
+                    f"y_val must have shape {expected}."
                 )
             if y_val.shape[0] != X_val.shape[0]:
                 raise ValueError(
@@ -937,7 +1040,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs_)
+            One column per output of a teacher with several.
         """
         check_is_fitted(self)
         columns = getattr(self.input_spec_, "columns", None)
@@ -947,19 +1051,35 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             X, _ = _image_rows(X, self.input_spec_.shape, infer=False)  # images
             X = _check_rows("X", validate_data, self, X, reset=False, dtype=np.float64)
         device = self._student64.x_loc.device
+        k = self.n_outputs_
         out = []
         with torch.no_grad():
             for start in range(0, X.shape[0], 65536):
                 # a copy: read-only inputs (pandas) cannot back a tensor
                 chunk = torch.tensor(X[start : start + 65536], device=device)
-                out.append(self._student64(chunk).reshape(-1).cpu().numpy())
-        return np.concatenate(out) if out else np.empty(0)
+                y = self._student64(chunk)
+                y = y.reshape(-1) if k == 1 else y.reshape(len(chunk), k)
+                out.append(y.cpu().numpy())
+        return np.concatenate(out) if out else np.empty((0,) if k == 1 else (0, k))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
+        tags.target_tags.multi_output = True
         tags.input_tags.allow_nan = False
         return tags
+
+    def _output_index(self):
+        """The teacher output this estimator distils, when it is one student of
+        ``outputs="separate"`` (None: every output)."""
+        return getattr(self, "_output", None)
+
+
+def _split_validation(validation_data):
+    """``(X_val, y_val)`` of ``validation_data`` (``y_val`` None without targets)."""
+    if isinstance(validation_data, tuple) and len(validation_data) == 2:
+        return validation_data
+    return validation_data, None
 
 
 def _floats_only(frame):

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import torch
 
-from .objectives import mixed_weights, student_loss
+from .objectives import mixed_weights
 from .samplers import Generated
 from .schedules import resolve_alpha
 from .teachers import TeacherError
@@ -72,7 +72,9 @@ class TrainingLoop:
     epoch : int
         Epochs completed (so the index of the next epoch to run).
     history : dict of lists
-        One row per completed epoch, keys :data:`HISTORY_KEYS`.
+        One row per completed epoch, keys :data:`HISTORY_KEYS` (and
+        ``val_rmse_0``... ``val_rmse_{k-1}``, each output's validation RMSE, for a
+        teacher of k > 1 outputs).
     best : (float, int, object)
         Validation RMSE, epoch and weights of the best student so far (set by the
         selection callback; ``(inf, -1, None)`` before the first epoch).
@@ -113,6 +115,8 @@ class TrainingLoop:
         self.callbacks = list(callbacks)
         self.epoch = 0
         self.history = {k: [] for k in HISTORY_KEYS}
+        if problem.n_outputs > 1:  # and the validation RMSE of each output
+            self.history.update({f"val_rmse_{j}": [] for j in range(problem.n_outputs)})
         self.best = (np.inf, -1, None)
         self.stop_reason = None
         self.teacher_error = None
@@ -285,9 +289,7 @@ class TrainingLoop:
         student's validation RMSE; appends the epoch's row to ``history``."""
         alpha = self.alpha_at(self.epoch)
         loss_gen, loss_other = self._train_epoch(alpha)
-        s_val = self.trainer.predict(self.z_val)
-        scale = self.problem.teacher.y_scale
-        val_rmse = float(student_loss(self.t_val, s_val).mean().sqrt()) * scale
+        val_rmse, per_output = self.validation_rmse()
         row = (
             self.epoch,
             alpha if self.sampler.uses_alpha else 0.0,
@@ -297,10 +299,29 @@ class TrainingLoop:
             time.perf_counter() - self._t0,
             self.teacher.n_queries,
         )
-        for key, value in zip(HISTORY_KEYS, row):
+        row = dict(zip(HISTORY_KEYS, row))
+        for j, value in enumerate(per_output if len(per_output) > 1 else ()):
+            row[f"val_rmse_{j}"] = value
+        for key, value in row.items():
             self.history[key].append(value)
         self.epoch += 1
-        return dict(zip(HISTORY_KEYS, row))
+        return row
+
+    def validation_rmse(self):
+        """The student's RMSE to the validation targets in the teacher's units:
+        overall (with k outputs, the mean of the outputs' RMSEs weighted by
+        ``output_weights``, as ``sklearn.metrics.root_mean_squared_error``
+        averages them) and per output (a list of k)."""
+        s_val = self.trainer.predict(self.z_val)
+        sq = (self.t_val - s_val) ** 2  # eq. 1 per output
+        if sq.ndim == 1:
+            rmse = float(sq.mean().sqrt()) * self.teacher.y_scale
+            return rmse, [rmse]
+        per_output = (sq.double().mean(dim=0).sqrt().cpu().numpy()
+                      * self.teacher.y_scale)
+        w = self.problem.output_weights
+        w = np.full(len(per_output), 1.0 / len(per_output)) if w is None else w.numpy()
+        return float(per_output @ w), [float(v) for v in per_output]
 
     def _train_epoch(self, alpha):
         """The ``n_s`` updates of one epoch.
@@ -324,12 +345,13 @@ class TrainingLoop:
         nb = self.batches_per_epoch
         n_gen, n_rand = self.batch_plan(alpha)
         d = space.n_features
+        tail = () if problem.n_outputs == 1 else (problem.n_outputs,)  # labels' shape
         draws = space.draw(nb * (n_gen + n_rand), problem.generator, self.draws)
         z_start = draws[: nb * n_gen]
         z_rand = draws[nb * n_gen :]
 
         if self.per_batch and n_gen:
-            t_rand = label(z_rand).view(nb, n_rand) if n_rand else None
+            t_rand = label(z_rand).view(nb, n_rand, *tail) if n_rand else None
             z_rand = z_rand.view(nb, n_rand, d)
             sq = []
             for b in range(nb):
@@ -347,13 +369,14 @@ class TrainingLoop:
         if g.t is None and g.extra_x is None:
             # the common case: label generated and random samples in one teacher call
             z_all = torch.cat([g.x.view(nb, n_gen, d), z_rand.view(nb, n_rand, d)], 1)
-            t_all = label(z_all.view(nb * (n_gen + n_rand), d)).view(nb, -1)
+            t_all = label(z_all.view(nb * (n_gen + n_rand), d))
+            t_all = t_all.view(nb, n_gen + n_rand, *tail)
             weights = mixed_weights(n_gen, n_rand, alpha, space.loc.device)
             sq = [(trainer.step(z_all[b], t_all[b], weights), n_gen) for b in range(nb)]
             return _mean_losses(sq)
         t_rand = label(z_rand) if n_rand else z_rand[:, 0]
-        z_gen, t_gen = g.x.view(nb, n_gen, d), g.t.view(nb, n_gen)
-        z_rand, t_rand = z_rand.view(nb, n_rand, d), t_rand.view(nb, n_rand)
+        z_gen, t_gen = g.x.view(nb, n_gen, d), g.t.view(nb, n_gen, *tail)
+        z_rand, t_rand = z_rand.view(nb, n_rand, d), t_rand.view(nb, n_rand, *tail)
         extra_z = g.extra_x.tensor_split(nb) if g.extra_x is not None else [None] * nb
         extra_t = g.extra_t.tensor_split(nb) if g.extra_x is not None else [None] * nb
         sq = []

@@ -68,14 +68,14 @@ def _leaves(module):
 
 
 def mlp_layers(module):
-    """``[(linear, spec), ...]`` of a plain single-output MLP, else None.
+    """``[(linear, spec), ...]`` of a plain MLP, else None.
 
     The one reading of "plain MLP" (the fast paths and the compact model use it):
     ``Linear`` layers, each followed by at most one activation of
     :data:`~skdistill._activations.ACTIVATIONS`, nested in ``nn.Sequential``
     containers; ``Identity`` and eval-mode ``Dropout`` are skipped; the first layer
-    is ``Linear`` and the last has one output. ``spec`` is the activation after
-    ``linear`` (``"identity"`` when none).
+    is ``Linear``; the last has any number of outputs. ``spec`` is the activation
+    after ``linear`` (``"identity"`` when none).
     """
     layers = []
     for layer in _leaves(module):
@@ -90,7 +90,7 @@ def mlp_layers(module):
         if not layers or layers[-1][1] != "identity":
             return None  # an activation first, or two in a row
         layers[-1][1] = spec
-    if not layers or layers[-1][0].out_features != 1:
+    if not layers:
         return None
     return [tuple(layer) for layer in layers]
 
@@ -114,16 +114,21 @@ class FunctionalMLP:
         self.params = params
         self._workspace = {}
         self._tail = None
+        #: outputs of the last layer: ``forward`` returns shape (n,) when 1,
+        #: (n, n_outputs) otherwise
+        self.n_outputs = int(weights[-1][0].shape[0])
 
     @classmethod
     def from_module(
-        cls, module, x_loc=None, x_scale=None, y_loc=0.0, y_scale=1.0, fold_tanh=False
+        cls, module, x_loc=None, x_scale=None, y_loc=0.0, y_scale=1.0, fold_tanh=False,
+        output=None,
     ):
         """Build from ``module`` or return None if it is not a plain MLP.
 
         With ``x_loc``/``x_scale``/``y_loc``/``y_scale`` the affine maps
         ``x = x_loc + x_scale * z`` and ``(y - y_loc) / y_scale`` are folded into the
-        first and last layers (new tensors, the module is untouched).
+        first and last layers (new tensors, the module is untouched). With
+        ``output`` (an index) only that output of the last layer is kept.
 
         With ``fold_tanh`` (for frozen networks), each hidden ``tanh`` followed by a
         linear layer is rewritten through ``tanh(a) = 2 sigmoid(2a) - 1``, the
@@ -138,16 +143,24 @@ class FunctionalMLP:
             [W.detach(), None if b is None else b.detach()] for W, b in params
         ]
         specs = [spec for _, spec in layers]
+        if output is not None:
+            W, b = weights[-1]
+            weights[-1] = [W[output : output + 1], None if b is None else b[output : output + 1]]
         if x_loc is not None:
             W, b = weights[0]
             dtype = W.dtype
             x_loc, x_scale = x_loc.to(dtype), x_scale.to(dtype)
             bias = b if b is not None else torch.zeros(W.shape[0], dtype=dtype)
             weights[0] = [(W * x_scale).detach(), (bias + W @ x_loc).detach()]
-        if y_loc != 0.0 or y_scale != 1.0:
+        if np.any(np.asarray(y_loc) != 0.0) or np.any(np.asarray(y_scale) != 1.0):
+            # scalars, or one (loc, scale) per output
             W, b = weights[-1]
-            bias = b if b is not None else torch.zeros(1, dtype=W.dtype)
-            weights[-1] = [(W / y_scale).detach(), ((bias - y_loc) / y_scale).detach()]
+            bias = b if b is not None else torch.zeros(W.shape[0], dtype=W.dtype)
+            loc = torch.as_tensor(y_loc, dtype=W.dtype, device=W.device)
+            scale = torch.as_tensor(y_scale, dtype=W.dtype, device=W.device)
+            weights[-1] = [
+                (W / scale.reshape(-1, 1)).detach(), ((bias - loc) / scale).detach()
+            ]
         if fold_tanh:
             for i in range(len(weights) - 1):
                 if specs[i] == "tanh":
@@ -164,6 +177,7 @@ class FunctionalMLP:
         mlp = cls([tuple(w) for w in weights], specs, params)
         if (
             fold_tanh
+            and mlp.n_outputs == 1
             and len(weights) > 1
             and specs[-1] == "identity"
             and specs[-2] == "logistic"
@@ -183,7 +197,8 @@ class FunctionalMLP:
         return buf
 
     def forward(self, x):
-        """Return the output of shape (n,) and the inputs of every layer.
+        """Return the output, of shape (n,) for one output and (n, k) for k, and
+        the inputs of every layer.
 
         Hidden activations live in workspace buffers: they stay valid until the next
         call of ``forward`` on the same number of rows.
@@ -205,10 +220,10 @@ class FunctionalMLP:
                 act[0](out)
             h = out
         inputs.append(h)
-        return h.view(-1), inputs
+        return (h.view(-1) if self.n_outputs == 1 else h), inputs
 
     def _backward(self, inputs, grad_out, grads=None):
-        g = grad_out.view(-1, 1)
+        g = grad_out.view(-1, self.n_outputs)
         n = g.shape[0]
         start = len(self.weights) - 1
         if grads is None and self._tail is not None:
@@ -247,7 +262,8 @@ class FunctionalMLP:
         return None
 
     def backward_input(self, inputs, grad_out):
-        """Gradient with respect to ``x`` given d(loss)/d(output) of shape (n,)."""
+        """Gradient with respect to ``x`` given d(loss)/d(output), of the shape of
+        :meth:`forward`'s output."""
         return self._backward(inputs, grad_out)
 
     def backward_params(self, inputs, grad_out, grads):

@@ -12,7 +12,7 @@ next round is bought; after the last round the learning rate is halved instead
 (``n_decays`` times), and when that no longer helps the run ends
 (``stop_reason_ == "converged"``).
 
-Memory: the pool holds ``budget x (n_features + 1)`` float32 numbers (100,000 rows
+Memory: the pool holds ``budget x (n_features + n_outputs)`` float32 numbers (100,000 rows
 of 20 features: 8 MB); checkpoints and ``warm_start`` keep it, so that a resumed
 run pays for no row twice.
 """
@@ -83,7 +83,8 @@ class PoolLoop(TrainingLoop):
         d = self.problem.space.n_features
         device = self.problem.space.loc.device
         self.pool_z = torch.empty(0, d, device=device)
-        self.pool_t = torch.empty(0, device=device)
+        k = self.problem.n_outputs
+        self.pool_t = torch.empty(0, *(() if k == 1 else (k,)), device=device)
         # schedule state: rounds bought, halvings done in this round, epochs
         # without improvement, best validation RMSE of this step
         self.n_bought, self.decays, self.wait, self.step_best = 0, 0, 0, math.inf

@@ -6,7 +6,9 @@ plain MLP students (see :mod:`skdistill._mlp`). :func:`make_trainer` picks one.
 
 The per-sample loss is squared (eq. 1) or log-cosh (``loss="logcosh"``, the paper's
 choice for its CNN on MNIST, section 3.5); either way ``step`` returns the squared
-errors, so training histories stay comparable.
+errors, so training histories stay comparable. With k outputs, targets have shape
+(n, k) and the per-sample loss is the mean over outputs weighted by
+``output_weights`` (:func:`~skdistill.objectives.output_mean`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import torch
 
 from ._activations import numpy_backward, numpy_forward
 from ._mlp import Adam, FunctionalMLP, RMSprop, flatten_parameters
-from .objectives import STUDENT_LOSSES, student_loss
+from .objectives import STUDENT_LOSSES, output_mean, student_loss
 
 __all__ = ["make_trainer", "AutogradTrainer", "MLPTrainer"]
 
@@ -40,14 +42,21 @@ def _check_optimizer(optimizer):
     return optimizer
 
 
+def _as_targets(out, n_outputs):
+    """A student's output in the targets' shape: (n,) for one output, (n, k)."""
+    return out.reshape(-1) if n_outputs == 1 else out.reshape(-1, n_outputs)
+
+
 class AutogradTrainer:
     """RMSprop (the paper's) or Adam through autograd; works for any student."""
 
     mlp = None
 
-    def __init__(self, student, lr, weight_decay, loss="squared", optimizer="rmsprop"):
+    def __init__(self, student, lr, weight_decay, loss="squared", optimizer="rmsprop",
+                 n_outputs=1, output_weights=None):
         self.student = student
         self.loss = _check_loss(loss)
+        self.n_outputs, self.output_weights = n_outputs, output_weights
         torch_optimizer = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}[
             _check_optimizer(optimizer)
         ]
@@ -70,15 +79,19 @@ class AutogradTrainer:
         self.student.eval()
         try:
             with torch.no_grad():
-                return self.student(z).reshape(-1)
+                return _as_targets(self.student(z), self.n_outputs)
         finally:
             self.student.train(training)
 
     def step(self, z, t, weights):
         """Minimise ``sum(weights * loss(t, S(z)))``; return the squared errors."""
-        s = self.student(z).reshape(-1)
-        sq = student_loss(t, s)
-        per_sample = sq if self.loss == "squared" else STUDENT_LOSSES[self.loss](t, s)
+        s = _as_targets(self.student(z), self.n_outputs)
+        w = self.output_weights
+        sq = student_loss(t, s, w)
+        per_sample = (
+            sq if self.loss == "squared"
+            else output_mean(STUDENT_LOSSES[self.loss](t, s), w)
+        )
         loss = (weights * per_sample).sum()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -112,9 +125,18 @@ class MLPTrainer:
     """
 
     def __init__(self, student, mlp, lr, weight_decay, loss="squared",
-                 optimizer="rmsprop"):
+                 optimizer="rmsprop", n_outputs=1, output_weights=None):
         self.student = student
         self.loss = _check_loss(loss)
+        self.n_outputs = n_outputs
+        # d/ds of the mean over outputs: one weight per output column
+        self.output_weights = output_weights
+        self._w = None
+        if n_outputs > 1:
+            self._w = (
+                torch.full((n_outputs,), 1.0 / n_outputs)
+                if output_weights is None else output_weights.float()
+            )
         flat, grad, views = flatten_parameters(student)
         # rebuild after flattening so the functional view reads the flat storage
         self.mlp = FunctionalMLP.from_module(student)
@@ -135,7 +157,8 @@ class MLPTrainer:
 
     def predict(self, z):
         if self._numpy is not None:
-            return torch.from_numpy(self._numpy.forward(z.numpy())[-1].reshape(-1))
+            out = self._numpy.forward(z.numpy())[-1]
+            return torch.from_numpy(out.reshape(-1) if self.n_outputs == 1 else out)
         return self.mlp.forward(z)[0]
 
     def step(self, z, t, weights):
@@ -145,13 +168,15 @@ class MLPTrainer:
             )
         s, inputs = self.mlp.forward(z)
         diff = s - t
+        if self._w is not None:  # k outputs: per-sample weights times output weights
+            weights = weights.reshape(-1, 1) * self._w.to(diff.device)
         if self.loss == "squared":  # d/ds of sum(w * (s - t)^2)
             g = (2.0 * weights) * diff
         else:  # d/ds of sum(w * log cosh(s - t))
             g = weights * torch.tanh(diff)
         self.mlp.backward_params(inputs, g, self.grads)
         self.optimizer.step(self.flat, self.grad)
-        return diff * diff
+        return output_mean(diff * diff, self.output_weights)
 
     def snapshot(self):
         return self.flat.clone()
@@ -195,10 +220,11 @@ class _NumpyMLPStep:
         self.opt.numpy_moments()
         self.flat, self.grad = trainer.flat.numpy(), trainer.grad.numpy()
         self.logcosh = trainer.loss == "logcosh"
+        self.w = None if trainer._w is None else trainer._w.numpy().astype(np.float32)
         self._work = (np.empty_like(self.flat), np.empty_like(self.flat))
 
     def forward(self, z):
-        """Inputs of every layer, then the output (n, 1)."""
+        """Inputs of every layer, then the output (n, k)."""
         inputs, h = [], z
         for (W, b), (fwd, _) in zip(self.layers, self.acts):
             inputs.append(h)
@@ -212,11 +238,16 @@ class _NumpyMLPStep:
 
     def step(self, z, t, weights):
         inputs = self.forward(z)
-        diff = inputs[-1].reshape(-1) - t
-        if self.logcosh:  # d/ds of sum(w * log cosh(s - t))
-            g = (weights * np.tanh(diff))[:, None]
-        else:  # d/ds of sum(w * (s - t)^2)
-            g = (2.0 * weights * diff)[:, None]
+        if self.w is not None:  # k outputs: targets (n, k), output weights w
+            diff = inputs[-1] - t
+            weights = weights[:, None] * self.w
+            g = weights * np.tanh(diff) if self.logcosh else 2.0 * weights * diff
+        else:
+            diff = inputs[-1].reshape(-1) - t
+            if self.logcosh:  # d/ds of sum(w * log cosh(s - t))
+                g = (weights * np.tanh(diff))[:, None]
+            else:  # d/ds of sum(w * (s - t)^2)
+                g = (2.0 * weights * diff)[:, None]
         for i in range(len(self.layers) - 1, -1, -1):
             bwd = self.acts[i][1]
             if bwd is not None:
@@ -228,14 +259,20 @@ class _NumpyMLPStep:
             if i:
                 g = g @ self.layers[i][0]
         self.opt.numpy_step(self.flat, self.grad, self._work)
-        return diff * diff
+        sq = diff * diff
+        return sq if self.w is None else sq @ self.w
 
 
-def make_trainer(student, lr, weight_decay, loss="squared", optimizer="rmsprop"):
+def make_trainer(student, lr, weight_decay, loss="squared", optimizer="rmsprop",
+                 n_outputs=1, output_weights=None):
     """The fastest trainer that computes the exact ``optimizer`` update
     (``"rmsprop"``, the paper's, or ``"adam"``) for ``student``, minimising the
-    weighted ``loss`` (``"squared"`` or ``"logcosh"``)."""
+    weighted ``loss`` (``"squared"`` or ``"logcosh"``), averaged over
+    ``n_outputs`` outputs with ``output_weights`` (a tensor summing to 1; None:
+    uniform)."""
     mlp = FunctionalMLP.from_module(student) if student.training else None
     if mlp is not None and all(p.dtype == torch.float32 for p in student.parameters()):
-        return MLPTrainer(student, mlp, lr, weight_decay, loss, optimizer)
-    return AutogradTrainer(student, lr, weight_decay, loss, optimizer)
+        return MLPTrainer(student, mlp, lr, weight_decay, loss, optimizer,
+                          n_outputs, output_weights)
+    return AutogradTrainer(student, lr, weight_decay, loss, optimizer,
+                           n_outputs, output_weights)

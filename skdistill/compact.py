@@ -85,8 +85,11 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         The student sees ``(encode(X) - x_loc_) / x_scale_``; ``n_encoded`` is
         ``n_features_in_`` without columns. Float32 models hold the
         standardization in their first layer instead (0.0 and 1.0 here).
-    y_loc_, y_scale_ : float
+    y_loc_, y_scale_ : float, or ndarray of shape (n_outputs_,)
         Its output ``o`` is returned as ``y_loc_ + y_scale_ * o``.
+    n_outputs_ : int
+        Outputs per row: ``predict`` returns shape (n,) when 1, (n, n_outputs_)
+        otherwise.
     coefs_ : list of ndarray of shape (n_in, n_out), or None
         Weights of each layer of an MLP student, float64 or float32 (None for other
         modules).
@@ -141,8 +144,15 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         if dtype not in _DTYPES:
             raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype!r}.")
         check_is_fitted(estimator, "student_")
+        if not hasattr(estimator.student_, "core"):  # an OutputStack
+            raise ValueError(
+                "The students of outputs='separate' are one compact model only when "
+                "they are MLPs of the same depth and activations (then they are "
+                "combined exactly); compact each of estimators_ instead."
+            )
         student = copy.deepcopy(estimator.student_).cpu().double().eval()
         self = cls()
+        self.n_outputs_ = int(getattr(estimator, "n_outputs_", 1))
         self.n_features_in_ = int(estimator.n_features_in_)
         names = getattr(estimator, "feature_names_in_", None)
         if names is None:
@@ -155,8 +165,12 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         d = self.n_encoded
         self.x_loc_ = np.broadcast_to(_numpy_of(student.x_loc), (d,)).copy()
         self.x_scale_ = np.broadcast_to(_numpy_of(student.x_scale), (d,)).copy()
-        self.y_loc_ = float(student.y_loc)
-        self.y_scale_ = float(student.y_scale)
+        if self.n_outputs_ == 1:
+            self.y_loc_ = float(student.y_loc)
+            self.y_scale_ = float(student.y_scale)
+        else:
+            self.y_loc_ = _numpy_of(student.y_loc).reshape(-1)
+            self.y_scale_ = _numpy_of(student.y_scale).reshape(-1)
         layers = _mlp_layers(student.core)
         if layers is None:
             if dtype != "float64":
@@ -237,7 +251,7 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs_)
         """
         check_is_fitted(self)
         X = self.encode(X)
@@ -248,7 +262,13 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         else:
             forward = self._forward_numpy
         out = [forward(X[i : i + _CHUNK]) for i in range(0, X.shape[0], _CHUNK)]
-        return np.concatenate(out) if out else np.empty(0)
+        k = self.n_outputs
+        return np.concatenate(out) if out else np.empty((0,) if k == 1 else (0, k))
+
+    @property
+    def n_outputs(self):
+        """``n_outputs_`` (1 for models saved before it existed)."""
+        return getattr(self, "n_outputs_", 1)
 
     def _check_X(self, X):
         """``validate_data``, with a shortcut for plain float arrays.
@@ -316,7 +336,7 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
             h = h @ W
             h += b
             h = numpy_forward(act)(h)  # in place
-        out = h[:, 0].astype(np.float64)
+        out = (h[:, 0] if self.n_outputs == 1 else h).astype(np.float64)
         out *= self.y_scale_
         out += self.y_loc_
         return out
@@ -334,7 +354,9 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         if not X.flags.writeable:  # torch warns on read-only arrays (pandas views)
             X = X.copy()
         with torch.no_grad():
-            return self.module_(torch.as_tensor(X)).reshape(-1).numpy()
+            out = self.module_(torch.as_tensor(X)).numpy()
+        k = self.n_outputs
+        return out.reshape(-1) if k == 1 else out.reshape(len(X), k)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -422,7 +444,7 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         mlp.coefs_ = [W.copy() for W, _, _ in layers]
         mlp.intercepts_ = [b.copy() for _, b, _ in layers]
         mlp.n_layers_ = len(layers) + 1
-        mlp.n_outputs_ = 1
+        mlp.n_outputs_ = self.n_outputs
         mlp.out_activation_ = "identity"
         mlp.n_iter_ = 0
         mlp.t_ = 0
@@ -448,8 +470,11 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         ``float NAME_predict(const float *x)`` predicts one row of
         ``NAME_N_FEATURES`` raw values (encoded rows for tabular specs, see
         :meth:`encode`); ``void NAME_predict_batch(const float *X, int n, float
-        *y)`` predicts ``n`` rows stored one after the other. It computes what
-        ``to_compact(dtype="float32")`` predicts, to float32 rounding.
+        *y)`` predicts ``n`` rows stored one after the other. With k > 1 outputs
+        they write them instead: ``void NAME_predict(const float *x, float *y)``
+        (``NAME_N_OUTPUTS`` values) and ``NAME_predict_batch`` (``n * k`` values,
+        row by row). It computes what ``to_compact(dtype="float32")`` predicts,
+        to float32 rounding.
 
         Parameters
         ----------
@@ -494,8 +519,9 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         Returns
         -------
         ScaledStudent
-            A new module in eval mode (``forward(x)`` of shape (n,) for x of shape
-            (n, n_features)); changing it does not change this model.
+            A new module in eval mode (``forward(x)`` of shape (n,), or
+            (n, n_outputs_), for x of shape (n, n_features)); changing it does not
+            change this model.
         """
         import torch
         from torch import nn
@@ -529,10 +555,11 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
     def to_skorch(self, **kwargs):
         """An initialized skorch ``NeuralNetRegressor`` around the student.
 
-        The net takes raw inputs and returns raw targets of shape (n, 1), like any
-        skorch regressor: ``net.predict(X.astype(np.float32))`` gives this model's
-        predictions (in float32), and ``net.partial_fit(X, y.reshape(-1, 1))``
-        fine-tunes the student on real data. The input and target scaling are
+        The net takes raw inputs and returns raw targets of shape (n, 1) (or
+        (n, n_outputs_)), like any skorch regressor:
+        ``net.predict(X.astype(np.float32))`` gives this model's predictions (in
+        float32), and ``net.partial_fit(X, y.reshape(-1, 1))`` fine-tunes the
+        student on real data. The input and target scaling are
         buffers, not parameters: training moves only the student's weights.
 
         Parameters
@@ -548,7 +575,8 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         from skorch import NeuralNetRegressor
         from torch import nn
 
-        module = nn.Sequential(self.to_torch("float32"), nn.Unflatten(0, (-1, 1)))
+        column = nn.Unflatten(0, (-1, 1)) if self.n_outputs == 1 else nn.Identity()
+        module = nn.Sequential(self.to_torch("float32"), column)
         module.requires_grad_(True).train()
         return NeuralNetRegressor(module, **kwargs).initialize()
 
@@ -579,7 +607,7 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         """Save the student as an ONNX model with a dynamic batch dimension.
 
         The graph has one input ``"X"`` of shape (batch, n_features) and one output
-        ``"y"`` of shape (batch,), in raw units. For tabular specs the input is the
+        ``"y"`` of shape (batch,) (or (batch, n_outputs_)), in raw units. For tabular specs the input is the
         encoded rows (batch, n_encoded) of :meth:`encode`: the one-hot encoding of
         categorical columns stays outside the graph. Needs the ``onnx`` extra
         (``pip install "skdistill[onnx]"``: onnx and onnxscript for torch's exporter,

@@ -124,14 +124,16 @@ def fidelity_predictions(
 
     Returns
     -------
-    y_student, y_teacher : ndarray of shape (n_samples,)
-        Float64 predictions; the teacher's queries are not counted on the
-        estimator.
+    y_student, y_teacher : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        Float64 predictions (one column per output of a multi-output teacher);
+        the teacher's queries are not counted on the estimator.
     """
     pre, final = _split(estimator)
     model, X_model, X_teacher = _inputs(estimator, X, n_draws, random_state)
     adapter = _teacher_of(final, teacher)
-    y_student = np.asarray(model.predict(X_model), dtype=np.float64).reshape(-1)
+    y_student = np.asarray(model.predict(X_model), dtype=np.float64)
+    if y_student.ndim == 2 and y_student.shape[1] == 1:
+        y_student = y_student[:, 0]
     columns = getattr(getattr(final, "input_spec_", None), "columns", None)
     if columns is None:  # a compact model keeps the columns alone
         columns = getattr(final, "columns_", None)
@@ -150,23 +152,43 @@ def fidelity_predictions(
     return y_student, y_teacher
 
 
-def _fidelity(metric, estimator, X, teacher, n_draws, random_state):
+def _fidelity(metric, estimator, X, teacher, n_draws, random_state,
+              multioutput="uniform_average"):
     y_student, y_teacher = fidelity_predictions(
         estimator, X, teacher=teacher, n_draws=n_draws, random_state=random_state
     )
-    return float(_METRICS[metric][0](y_teacher, y_student))
+    if y_student.shape != y_teacher.shape:
+        raise ValueError(
+            f"The student predicts an array of shape {y_student.shape} and the "
+            f"teacher {y_teacher.shape} on the same rows: they do not have the same "
+            "outputs."
+        )
+    value = _METRICS[metric][0](y_teacher, y_student, multioutput=multioutput)
+    return float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=np.float64)
 
 
-def fidelity_r2(estimator, X=None, *, teacher=None, n_draws=None, random_state=0):
+_MULTIOUTPUT_DOC = """multioutput : {"uniform_average", "raw_values"} or array-like of shape \
+(n_outputs,), default="uniform_average"
+        How the outputs of a multi-output teacher are combined, as in
+        :mod:`sklearn.metrics`: their mean, one value per output (an array), or
+        their average with these weights. Ignored for one output."""
+
+
+def fidelity_r2(estimator, X=None, *, teacher=None, n_draws=None, random_state=0,
+                multioutput="uniform_average"):
     """Coefficient of determination of the student's predictions against the teacher's.
 
     ``1`` when the student reproduces the teacher exactly on the rows, ``0`` when it
     does no better than the teacher's mean there. See :func:`fidelity_predictions`
     for the parameters.
 
+    Parameters
+    ----------
+    {multioutput}
+
     Returns
     -------
-    float
+    float or ndarray of shape (n_outputs,)
 
     Examples
     --------
@@ -180,32 +202,48 @@ def fidelity_r2(estimator, X=None, *, teacher=None, n_draws=None, random_state=0
     >>> fidelity_r2(est, n_draws=500) > 0.5
     True
     """
-    return _fidelity("r2", estimator, X, teacher, n_draws, random_state)
+    return _fidelity("r2", estimator, X, teacher, n_draws, random_state, multioutput)
 
 
-def fidelity_rmse(estimator, X=None, *, teacher=None, n_draws=None, random_state=0):
+def fidelity_rmse(estimator, X=None, *, teacher=None, n_draws=None, random_state=0,
+                  multioutput="uniform_average"):
     """Root mean squared difference between student and teacher, in target units.
 
     See :func:`fidelity_predictions` for the parameters.
 
+    Parameters
+    ----------
+    {multioutput}
+
     Returns
     -------
-    float
+    float or ndarray of shape (n_outputs,)
         Non-negative; ``0`` for a perfect copy.
     """
-    return _fidelity("rmse", estimator, X, teacher, n_draws, random_state)
+    return _fidelity("rmse", estimator, X, teacher, n_draws, random_state,
+                     multioutput)
 
 
-def fidelity_mae(estimator, X=None, *, teacher=None, n_draws=None, random_state=0):
+def fidelity_mae(estimator, X=None, *, teacher=None, n_draws=None, random_state=0,
+                 multioutput="uniform_average"):
     """Mean absolute difference between student and teacher, in target units.
 
     See :func:`fidelity_predictions` for the parameters.
 
+    Parameters
+    ----------
+    {multioutput}
+
     Returns
     -------
-    float
+    float or ndarray of shape (n_outputs,)
     """
-    return _fidelity("mae", estimator, X, teacher, n_draws, random_state)
+    return _fidelity("mae", estimator, X, teacher, n_draws, random_state,
+                     multioutput)
+
+
+for _f in (fidelity_r2, fidelity_rmse, fidelity_mae):
+    _f.__doc__ = _f.__doc__.replace("{multioutput}", _MULTIOUTPUT_DOC)
 
 
 def sample_losses(estimator, X, *, teacher=None):
@@ -218,7 +256,8 @@ def sample_losses(estimator, X, *, teacher=None):
 
     Returns
     -------
-    ndarray of shape (n_samples,)
+    ndarray of shape (n_samples,), or (n_samples, n_outputs) for a multi-output
+    teacher (one column per output)
     """
     y_student, y_teacher = fidelity_predictions(estimator, X, teacher=teacher)
     return (y_teacher - y_student) ** 2
@@ -238,22 +277,34 @@ class FidelityScorer:
     random_state : int, RandomState instance or None
     teacher : object or None
         See :func:`fidelity_predictions`.
+    multioutput : "uniform_average" or array-like of shape (n_outputs,)
+        Average of the outputs of a multi-output teacher (a scorer returns one
+        number, so not ``"raw_values"``).
     """
 
-    def __init__(self, metric="r2", n_draws=None, random_state=0, teacher=None):
+    def __init__(self, metric="r2", n_draws=None, random_state=0, teacher=None,
+                 multioutput="uniform_average"):
         if metric not in _METRICS:
             raise ValueError(
                 f"Unknown fidelity metric {metric!r}; valid: {sorted(_METRICS)}."
+            )
+        if isinstance(multioutput, str) and multioutput != "uniform_average":
+            raise ValueError(
+                "A scorer returns one number: multioutput must be 'uniform_average' "
+                f"or weights of the outputs, got {multioutput!r} (use "
+                "fidelity_rmse(..., multioutput='raw_values') for one per output)."
             )
         self.metric = metric
         self.n_draws = n_draws
         self.random_state = random_state
         self.teacher = teacher
+        self.multioutput = multioutput
 
     def __call__(self, estimator, X=None, y=None, **kwargs):
         """Score ``estimator`` on ``X`` (or on draws); greater is better."""
         value = _fidelity(
-            self.metric, estimator, X, self.teacher, self.n_draws, self.random_state
+            self.metric, estimator, X, self.teacher, self.n_draws, self.random_state,
+            self.multioutput,
         )
         return _METRICS[self.metric][1] * value
 
@@ -263,10 +314,14 @@ class FidelityScorer:
             args += [f"n_draws={self.n_draws}", f"random_state={self.random_state!r}"]
         if self.teacher is not None:
             args.append(f"teacher={type(self.teacher).__name__}")
+        if not (isinstance(self.multioutput, str)
+                and self.multioutput == "uniform_average"):
+            args.append(f"multioutput={self.multioutput!r}")
         return f"make_fidelity_scorer({', '.join(args)})"
 
 
-def make_fidelity_scorer(metric="r2", *, n_draws=None, random_state=0, teacher=None):
+def make_fidelity_scorer(metric="r2", *, n_draws=None, random_state=0, teacher=None,
+                         multioutput="uniform_average"):
     """A scorer comparing student and teacher, for ``scoring=`` in model selection.
 
     Parameters
@@ -286,6 +341,10 @@ def make_fidelity_scorer(metric="r2", *, n_draws=None, random_state=0, teacher=N
         on the same rows when they share the input spec.
     teacher : object, default=None
         The model the student imitates, for estimators without ``teacher_``.
+    multioutput : "uniform_average" or array-like of shape (n_outputs,), \
+default="uniform_average"
+        For multi-output teachers: the mean of the outputs' scores, or their
+        average with these weights (as :mod:`sklearn.metrics` has it).
 
     Returns
     -------
@@ -298,7 +357,7 @@ def make_fidelity_scorer(metric="r2", *, n_draws=None, random_state=0, teacher=N
     >>> make_fidelity_scorer("rmse", n_draws=2000)
     make_fidelity_scorer('rmse', n_draws=2000, random_state=0)
     """
-    return FidelityScorer(metric, n_draws, random_state, teacher)
+    return FidelityScorer(metric, n_draws, random_state, teacher, multioutput)
 
 
 #: Scorer of :func:`fidelity_r2` on the rows ``X`` given by the model selection.

@@ -1,10 +1,14 @@
 """Loss terms of the paper, each written once.
 
-Every term maps teacher predictions ``t``, student predictions ``s`` (both shape (n,))
-and inputs ``x`` (shape (n, d)) to a per-sample loss of shape (n,). An
-:class:`Objective` sums weighted terms; samplers minimise its mean over a batch.
+Every term maps teacher predictions ``t``, student predictions ``s`` (both shape (n,),
+or (n, k) for a teacher with k outputs) and inputs ``x`` (shape (n, d)) to a
+per-sample loss of shape (n,), or (n, k) for a term of the outputs. An
+:class:`Objective` sums weighted terms, terms of the outputs averaged over them with
+its ``output_weights`` (:func:`output_mean`); samplers minimise its mean over a
+batch.
 
-- eq. 1, the student loss: :func:`student_loss`;
+- eq. 1, the student loss: :func:`student_loss` (with k outputs, their weighted
+  mean, :func:`output_mean`);
 - eq. 5, direct optimisation: ``-(T-S)^2 + beta ||x||^2 + gamma S^2``,
   built by :func:`direct_objective`;
 - eq. 7, the mix of generated and random samples: :func:`mixed_weights`, per-sample
@@ -18,6 +22,7 @@ call once per optimisation run with the number of samples and a torch generator.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -31,12 +36,49 @@ __all__ = [
     "diversity_objective",
     "student_loss",
     "mixed_weights",
+    "output_mean",
+    "check_output_weights",
 ]
 
 
-def student_loss(t, s):
-    """Eq. 1: per-sample squared difference ``(T(x) - S(x))^2``."""
-    return (t - s) ** 2
+def output_mean(values, output_weights=None):
+    """Per-sample values of shape (n, k), one per output, averaged over the
+    outputs with ``output_weights`` (k weights summing to 1; None: uniform).
+    Values of shape (n,) (one output, or a term of the inputs) are returned as
+    they are. The one place where outputs are combined: eq. 1 (:func:`student_loss`)
+    and every term of an :class:`Objective` (eq. 3, 5, 8, 9) go through it."""
+    if values.ndim < 2:
+        return values
+    if output_weights is None:
+        return values.mean(dim=1)
+    return values @ output_weights.to(values.dtype)
+
+
+def check_output_weights(output_weights, n_outputs):
+    """``output_weights`` as a float32 tensor of ``n_outputs`` weights summing to 1
+    (None: uniform, returned as None); a ValueError naming the problem otherwise."""
+    if output_weights is None:
+        return None
+    w = np.asarray(output_weights, dtype=np.float64).reshape(-1) if not isinstance(
+        output_weights, str
+    ) else None
+    if w is None or w.shape != (n_outputs,):
+        raise ValueError(
+            f"output_weights must hold one weight per output of the teacher "
+            f"({n_outputs}), got {output_weights!r}."
+        )
+    if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
+        raise ValueError(
+            f"output_weights must be finite, non-negative and not all zero, got "
+            f"{output_weights!r}."
+        )
+    return torch.as_tensor(w / w.sum(), dtype=torch.float32)
+
+
+def student_loss(t, s, output_weights=None):
+    """Eq. 1: per-sample squared difference ``(T(x) - S(x))^2``; for k outputs,
+    its mean over the outputs weighted by ``output_weights``."""
+    return output_mean((t - s) ** 2, output_weights)
 
 
 def mixed_weights(n_generated, n_other, alpha, device=None):
@@ -82,8 +124,9 @@ class Term:
 
     grad = None
 
-    def begin(self, n, generator):
-        """Called before each optimisation run of ``n`` samples (draw ``y_rand``)."""
+    def begin(self, n, generator, n_outputs=None):
+        """Called before each optimisation run of ``n`` samples (draw ``y_rand``;
+        one per output when ``n_outputs`` is given: a teacher of k > 1 outputs)."""
 
     def __repr__(self):
         return f"{type(self).__name__}(weight={self.weight:g})"
@@ -93,7 +136,7 @@ class Disagreement(Term):
     """``-weight * (T - S)^2``: rewards inputs where teacher and student disagree."""
 
     def __call__(self, t, s, x):
-        return -self.weight * student_loss(t, s)
+        return -self.weight * (t - s) ** 2  # per output: the Objective averages them
 
     def grad(self, t, s, x, scale=1.0):
         g = (t - s).mul_(-2.0 * self.weight * scale)
@@ -140,9 +183,15 @@ class TargetDiversity(Term):
         self.target_range = (low, high)
         self.y_rand = None
 
-    def begin(self, n, generator):
+    def begin(self, n, generator, n_outputs=None):
         low, high = self.target_range
-        self.y_rand = low + (high - low) * torch.rand(n, generator=generator)
+        if n_outputs is None:
+            self.y_rand = low + (high - low) * torch.rand(n, generator=generator)
+            return
+        # one range per output (standardized per output), or one for all
+        low = torch.as_tensor(low, dtype=torch.float32)
+        high = torch.as_tensor(high, dtype=torch.float32)
+        self.y_rand = low + (high - low) * torch.rand(n, n_outputs, generator=generator)
 
     def _target(self, t):
         if self.y_rand is None or self.y_rand.shape[0] != t.shape[0]:
@@ -159,24 +208,38 @@ class TargetDiversity(Term):
 
 
 class Objective:
-    """Sum of weighted terms; terms with weight 0 are skipped."""
+    """Sum of weighted terms; terms with weight 0 are skipped.
 
-    def __init__(self, terms):
+    With a teacher of k outputs, terms of the outputs (disagreement, student
+    output, target diversity) give one value per output, averaged with
+    ``output_weights`` (:func:`output_mean`; None: uniform); the estimator sets
+    them from its own ``output_weights``.
+    """
+
+    output_weights = None
+
+    def __init__(self, terms, output_weights=None):
         self.terms = [term for term in terms if term.weight != 0.0]
         if not self.terms:
             raise ValueError(
                 "An objective needs at least one term with nonzero weight."
             )
+        self.output_weights = output_weights
 
-    def begin(self, n, generator):
-        """Start an optimisation run of ``n`` samples (terms draw their randomness)."""
+    def begin(self, n, generator, n_outputs=None):
+        """Start an optimisation run of ``n`` samples (terms draw their randomness,
+        one value per output when ``t`` has ``n_outputs`` columns)."""
         for term in self.terms:
-            term.begin(n, generator)
+            if n_outputs and n_outputs > 1:
+                term.begin(n, generator, n_outputs)
+            else:  # the paper's signature, which user terms may have
+                term.begin(n, generator)
 
     def __call__(self, t, s, x):
-        total = self.terms[0](t, s, x)
+        w = self.output_weights
+        total = output_mean(self.terms[0](t, s, x), w)
         for term in self.terms[1:]:
-            total = total + term(t, s, x)
+            total = total + output_mean(term(t, s, x), w)
         return total
 
     @property
@@ -188,9 +251,18 @@ class Objective:
         """Summed per-sample partial derivatives ``(d/dt, d/ds, d/dx)``, times
         ``scale`` (for example ``1 / n`` for the gradient of a batch mean)."""
         totals = [None, None, None]
+        w = None
+        if t.ndim == 2:  # d/dt and d/ds of the weighted mean over outputs
+            w = self.output_weights
+            w = (
+                torch.full((t.shape[1],), 1.0 / t.shape[1])
+                if w is None else w
+            ).to(t.dtype).to(t.device)
         for term in self.terms:
             for i, g in enumerate(term.grad(t, s, x, scale)):
                 if g is not None:
+                    if w is not None and i < 2:
+                        g = g * w
                     totals[i] = g if totals[i] is None else totals[i] + g
         return tuple(totals)
 
@@ -316,9 +388,15 @@ class DiscreteTargetDiversity(TargetDiversity):
         super().__init__(weight, (float(values.min()), float(values.max())))
         self.values = values
 
-    def begin(self, n, generator):
-        idx = torch.randint(len(self.values), (n,), generator=generator)
-        self.y_rand = self.values[idx].float()
+    def begin(self, n, generator, n_outputs=None):
+        if n_outputs is None:
+            idx = torch.randint(len(self.values), (n,), generator=generator)
+            self.y_rand = self.values[idx].float()
+            return
+        # values of shape (V,), or (V, k) once standardized per output
+        values = self.values.reshape(len(self.values), -1).expand(-1, n_outputs)
+        idx = torch.randint(len(values), (n, n_outputs), generator=generator)
+        self.y_rand = values.gather(0, idx).float()
 
     def __repr__(self):
         shown = ", ".join(f"{v:g}" for v in self.values[:10].tolist())
@@ -330,9 +408,11 @@ class CallableTerm(Term):
     """A user-defined term: ``weight * fn(t, s, x)``.
 
     ``fn`` receives teacher predictions ``t`` and student predictions ``s`` (shape
-    (n,)) and inputs ``x`` (shape (n, d)), all torch tensors in the units the
-    objective sees, and returns a per-sample loss of shape (n,) built from torch
-    operations: samplers differentiate it by autograd.
+    (n,), or (n, k) for a teacher with k outputs) and inputs ``x`` (shape (n, d)),
+    all torch tensors in the units the objective sees, and returns a per-sample
+    loss of shape (n,) (or (n, k), one per output, which the objective averages
+    with its output weights) built from torch operations: samplers differentiate
+    it by autograd.
 
     Examples
     --------
@@ -350,7 +430,7 @@ class CallableTerm(Term):
 
     def __call__(self, t, s, x):
         out = self.fn(t, s, x)
-        if not isinstance(out, torch.Tensor) or out.shape != t.shape:
+        if not isinstance(out, torch.Tensor) or out.shape not in (t.shape, t.shape[:1]):
             got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out)
             raise ValueError(
                 f"The objective term {self.fn!r} must return a tensor of per-sample "
@@ -460,9 +540,15 @@ def standardize_objective(objective, y_loc, y_scale):
     import copy
 
     objective = copy.deepcopy(as_objective(objective))
+    vector = np.ndim(y_loc) > 0  # one (loc, scale) per output: ranges per output
     for term in objective.terms:
         if isinstance(term, DiscreteTargetDiversity):
-            term.values = (term.values - y_loc) / y_scale
+            if vector:
+                loc = torch.as_tensor(y_loc, dtype=term.values.dtype)
+                scale = torch.as_tensor(y_scale, dtype=term.values.dtype)
+                term.values = (term.values.reshape(-1, 1) - loc) / scale
+            else:
+                term.values = (term.values - y_loc) / y_scale
         if isinstance(term, TargetDiversity):
             low, high = term.target_range
             term.target_range = ((low - y_loc) / y_scale, (high - y_loc) / y_scale)

@@ -202,7 +202,7 @@ def _parse_cnn(spec, shape):
     return PaperCNN(shape, filters)
 
 
-def build_image_student(spec, n_features, seed, shape=None):
+def build_image_student(spec, n_features, seed, shape=None, n_outputs=1):
     """Build a fresh student, for image inputs of ``shape`` when given.
 
     Accepts everything :func:`~skdistill.students.build_student` does (which it
@@ -226,7 +226,7 @@ def build_image_student(spec, n_features, seed, shape=None):
                 "e.g. input_spec=InputSpec.from_data(images) or "
                 "InputSpec.image((C, H, W), mean, std)."
             )
-        return build_student(spec, n_features, seed)
+        return build_student(spec, n_features, seed, n_outputs)
     shape = _check_shape(shape)
     if is_cnn_spec:
         with torch.random.fork_rng(devices=[]):
@@ -242,7 +242,7 @@ def build_image_student(spec, n_features, seed, shape=None):
                 torch.manual_seed(seed)
                 module = _instantiate(spec, n_features, {"shape": shape})
             return _behind_image_input(module, shape)
-    module = build_student(spec, n_features, seed)
+    module = build_student(spec, n_features, seed, n_outputs)
     return _behind_image_input(module, shape)
 
 

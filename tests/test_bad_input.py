@@ -274,8 +274,8 @@ FIT_CASES = [
          r"validation_data has 5 rows of X but 4 targets"),
     case("validation-y-multi-output",
          {"validation_data": (np.zeros((5, 3)), np.zeros((5, 2)))}, ValueError,
-         r"validation_data has targets y_val of shape \(5, 2\); expected one target "
-         r"per row.*Multi-output targets are not supported"),
+         r"validation_data has targets y_val of shape \(5, 2\); the teacher gives 1 "
+         r"output per row, so y_val must have shape \(n_samples,\)"),
     case("validation-X-nan", {"validation_data": np.full((5, 3), np.nan)},
          ValueError, r"Input validation X contains NaN"),
     case("validation-y-nan",
@@ -376,13 +376,8 @@ def _mlp_classifier():
         return MLPClassifier(hidden_layer_sizes=(2,), max_iter=2).fit(X3, Y > 0)
 
 
-Y2 = np.c_[Y, -Y]
+
 VALIDATION = "Labelling the synthetic validation set: "
-MULTI = (
-    r"The teacher returned predictions of shape \(8, 2\) for 8 rows: 2 outputs per "
-    r"row\. Multi-output teachers are not supported: distil one output at a time, "
-    r"e\.g\. with teacher=lambda X: model\.predict\(X\)\[:, j\] for output j\."
-)
 CLASSIFIER = (
     "The teacher {} is a classifier; classifiers are not supported: skdistill "
     "distils regression models only"
@@ -433,17 +428,6 @@ TEACHER_CASES = [
          re.escape(CLASSIFIER.format("NeuralNetClassifier"))),
     case("classifier-unfitted", LogisticRegression, {}, TypeError,
          re.escape(CLASSIFIER.format("LogisticRegression"))),
-    # multi-output: rejected, with the way out
-    case("multi-output-linear", lambda: LinearRegression().fit(X3, Y2), {},
-         TeacherError, VALIDATION + MULTI),
-    case("multi-output-tree", lambda: DecisionTreeRegressor().fit(X3, Y2), {},
-         TeacherError, VALIDATION + MULTI),
-    case("multi-output-knn", lambda: KNeighborsRegressor(3).fit(X3, Y2), {},
-         TeacherError, VALIDATION + MULTI),
-    case("multi-output-torch", lambda: torch.nn.Linear(3, 2), {"sampler": "direct"},
-         TeacherError, VALIDATION + MULTI),
-    case("multi-output-callable", lambda: lambda X: X[:, :2], {}, TeacherError,
-         VALIDATION + MULTI),
     # a different number of features than the spec
     case("features-linear", lambda: LinearRegression().fit(X3[:, :2], Y), {},
          ValueError,

@@ -348,7 +348,7 @@ def test_no_spec_and_no_feature_count():
 @pytest.mark.parametrize(
     "output, message",
     [
-        (lambda X: np.zeros((len(X), 2)), r"shape \(200, 2\) for 200 rows"),
+        (lambda X: np.zeros((len(X), 2, 2)), r"shape \(200, 2, 2\) for 200 rows"),
         (lambda X: np.full(len(X), np.nan), "200 non-finite values"),
         (lambda X: np.zeros(3), r"shape \(3,\) for 200 rows"),
         (lambda X: 1 / 0, "raised ZeroDivisionError while predicting 200 rows"),

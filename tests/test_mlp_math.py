@@ -71,11 +71,11 @@ def test_plain_mlp_is_read_one_way():
     layers = mlp_layers(good)
     assert [spec for _, spec in layers] == ["tanh", ("softplus", 2.0, 20.0), "identity"]
     assert mlp_layers(good.train()) is None  # dropout noise: not a plain function
+    assert [spec for _, spec in mlp_layers(nn.Linear(3, 2))] == ["identity"]  # 2 outputs
     for bad in [
         nn.Sequential(nn.Tanh(), nn.Linear(3, 1)),  # activation first
         nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.ReLU(), nn.Linear(4, 1)),
         nn.Sequential(nn.Linear(3, 4), nn.GELU(), nn.Linear(4, 1)),
-        nn.Linear(3, 2),  # two outputs
     ]:
         assert mlp_layers(bad) is None
         assert FunctionalMLP.from_module(bad) is None

@@ -213,17 +213,23 @@ def test_black_box_fallback_in_the_estimator(model):
     assert repr(est.teacher_) == f"SklearnTeacher({type(model).__name__}, black box)"
 
 
-def test_multi_output_models_fall_back_and_get_the_clear_error():
+def test_multi_output_models_translate_with_k_outputs():
     X, y = data()
-    Y = np.c_[y, -y]
-    for model in [LinearRegression(), mlp("tanh")]:
+    Y = np.c_[y, -2 * y + 1]
+    models = [LinearRegression(), Ridge(), mlp("tanh"),
+              make_pipeline(StandardScaler(), mlp("relu"))]
+    for model in models:
         model.fit(X, Y)
-        assert translate_sklearn(model) is None
-        assert not as_teacher(model).differentiable
-        with pytest.raises(Exception, match="Multi-output teachers are not supported"):
-            DataFreeDistillRegressor(model, sampler="random", **FAST).fit(X)
-    # a (n, 1) target is single-output: translated
-    assert translate_sklearn(LinearRegression().fit(X, y[:, None])) is not None
+        module = translate_sklearn(model, dtype=torch.float64)
+        assert module is not None, model
+        with torch.no_grad():
+            got = module(torch.as_tensor(X)).numpy()
+        assert got.shape == (len(X), 2)
+        np.testing.assert_allclose(got, model.predict(X), rtol=1e-9, atol=1e-9)
+        assert as_teacher(model).differentiable
+    # a (n, 1) target is single-output: translated to one output
+    module = translate_sklearn(LinearRegression().fit(X, y[:, None]))
+    assert module is not None and module[-1].out_features == 1
 
 
 def test_unfitted_and_classifiers_keep_their_errors():

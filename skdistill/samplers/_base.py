@@ -44,6 +44,12 @@ class DistillProblem:
     student_mlp : FunctionalMLP or None
         Autograd-free view of the student when it is a plain MLP; samplers may use it
         (with ``teacher.mlp``) for speed, with the same results.
+    n_outputs : int, default=1
+        The teacher's outputs per row: labels and student outputs have shape (n,)
+        when 1, (n, n_outputs) otherwise (:meth:`student_output`).
+    output_weights : Tensor or None
+        Weights of the outputs (summing to 1; None: uniform) in the student loss
+        and in the objective (:func:`~skdistill.objectives.output_mean`).
     """
 
     space: object
@@ -51,6 +57,14 @@ class DistillProblem:
     student: torch.nn.Module
     generator: torch.Generator
     student_mlp: object = None
+    n_outputs: int = 1
+    output_weights: object = None
+
+    def student_output(self, z):
+        """The student core's output on ``z`` in the labels' shape: (n,) for one
+        output, (n, k) for k (through autograd: differentiable)."""
+        out = self.student(z)
+        return out.reshape(-1) if self.n_outputs == 1 else out.reshape(-1, self.n_outputs)
 
     @property
     def y_loc(self):
@@ -236,9 +250,15 @@ def build_objective(problem, objective=None, *, beta=1e-5, gamma=1e-5,
     values (``target_range``, a term's ``values`` or ``target_range``) are in the
     teacher's units wherever the objective was given, and this is the one place
     they are converted (:func:`~skdistill.objectives.standardize_objective`).
+    With several outputs the terms of the outputs are averaged with
+    ``problem.output_weights``.
     """
     if objective is None and target_range is not None:
         objective = diversity_objective(epsilon, check_target_range(target_range))
     if objective is None:
-        return direct_objective(beta, gamma)
-    return standardize_objective(objective, problem.y_loc, problem.y_scale)
+        objective = direct_objective(beta, gamma)
+    else:
+        objective = standardize_objective(objective, problem.y_loc, problem.y_scale)
+    # k outputs: every term of the outputs averaged with the student loss's weights
+    objective.output_weights = problem.output_weights
+    return objective

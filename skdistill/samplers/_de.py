@@ -199,7 +199,7 @@ class DifferentialEvolution:
             start = np.vstack([start, more])
         objective_begin = getattr(objective, "begin", None)
         if objective_begin is not None:
-            objective_begin(start.shape[0], problem.generator)
+            objective_begin(start.shape[0], problem.generator, problem.n_outputs)
         seen = {}
         zs, ts = [], []
 
@@ -255,4 +255,4 @@ class DifferentialEvolution:
 def _student_predict(problem, z):
     if problem.student_mlp is not None:
         return problem.student_mlp.forward(z)[0].clone()
-    return problem.student(z).reshape(-1)
+    return problem.student_output(z)

@@ -165,7 +165,7 @@ class DirectSampler(Sampler):
             return self._de.run(x0, self.problem, self._objective)
         begin = getattr(self._objective, "begin", None)
         if begin is not None:
-            begin(x0.shape[0], self.problem.generator)
+            begin(x0.shape[0], self.problem.generator, self.problem.n_outputs)
         return self._gradient_descent(x0)
 
     def _gradient_descent(self, x0):

@@ -236,7 +236,7 @@ class GeneratorSampler(Sampler):
         z = self.problem.space.project(x)
         begin = getattr(self._objective, "begin", None)
         if begin is not None:  # objectives with their own randomness (eq. 9)
-            begin(n, self._noise)
+            begin(n, self._noise, self.problem.n_outputs)
         loss, g = objective_gradient(self.problem, self._objective, z, with_loss=True)
         if self.problem.space.bounded:
             g = g.masked_fill_(z != x, 0.0)  # no gradient through clipped coordinates

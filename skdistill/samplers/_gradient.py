@@ -42,7 +42,7 @@ def objective_gradient(problem, objective, x, with_loss=False):
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)
         t = teacher.forward(x)
-        s = problem.student(x).reshape(-1)
+        s = problem.student_output(x)
         loss = objective(t, s, x).mean()
         (grad,) = torch.autograd.grad(loss, x)
     return (float(loss.detach()), grad) if with_loss else grad

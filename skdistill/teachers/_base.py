@@ -38,10 +38,15 @@ class Teacher:
         Number of input features, when the wrapped model tells it.
     n_queries : int
         Rows sent to the teacher so far.
+    n_outputs : int or None
+        Outputs per row, set by the first answer: every later answer must have
+        as many (1: predictions of shape (n,); k > 1: shape (n, k)).
     """
 
     differentiable = False
     n_features_in_ = None
+    #: Outputs per row, once the teacher has answered (or when the model tells).
+    n_outputs = None
 
     def __init__(self):
         self.n_queries = 0
@@ -100,7 +105,8 @@ class Teacher:
 
     # -- shared -------------------------------------------------------------------
     def predict(self, X):
-        """Predict on a NumPy array, checked; returns float64 of shape (n,)."""
+        """Predict on a NumPy array, checked; returns float64 of shape (n,), or
+        (n, k) for a teacher with k outputs."""
         X = np.ascontiguousarray(X, dtype=np.float64)
         n = X.shape[0]
         self.count(n)
@@ -112,10 +118,13 @@ class Teacher:
             raise TeacherError(
                 f"The teacher raised {type(exc).__name__} while predicting {n} rows: {exc}"
             ) from exc
-        return check_teacher_output(y, n)
+        y = check_teacher_output(y, n, self.n_outputs)
+        self.n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        return y
 
     def predict_tensor(self, x):
-        """Predict on a tensor without gradients; returns a tensor of shape (n,)."""
+        """Predict on a tensor without gradients; returns a tensor of shape (n,)
+        (or (n, k))."""
         if self.differentiable:
             self.count(x.shape[0])
             with torch.no_grad():
@@ -131,8 +140,12 @@ class Teacher:
         return ""
 
 
-def check_teacher_output(y, n):
-    """Check a teacher's answer for ``n`` rows and return it as float64 of shape (n,)."""
+def check_teacher_output(y, n, n_outputs=None):
+    """Check a teacher's answer for ``n`` rows and return it as float64: shape (n,)
+    for one output per row (also given as (n, 1)), (n, k) for k outputs.
+
+    ``n_outputs``, when known (from the teacher's earlier answers), is the number
+    of outputs the answer must have."""
     if y is None:
         raise TeacherError(
             f"The teacher returned None for {n} rows; it must return one prediction "
@@ -146,23 +159,33 @@ def check_teacher_output(y, n):
         raise TeacherError(f"The teacher's output is not numeric: {exc}") from None
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
-    if y.ndim == 2 and y.shape[0] == n:
-        raise TeacherError(
-            f"The teacher returned predictions of shape {y.shape} for {n} rows: "
-            f"{y.shape[1]} outputs per row. Multi-output teachers are not supported: "
-            "distil one output at a time, e.g. with teacher=lambda X: "
-            "model.predict(X)[:, j] for output j."
-        )
-    if y.shape != (n,):
+    if not (y.shape == (n,) or (y.ndim == 2 and y.shape[0] == n and y.shape[1] > 1)):
         raise TeacherError(
             f"The teacher returned an array of shape {y.shape} for {n} rows; expected "
-            f"one prediction per row, an array of shape ({n},) or ({n}, 1)."
+            f"one prediction per row, an array of shape ({n},) or ({n}, 1), or k "
+            f"outputs per row, shape ({n}, k)."
+        )
+    k = 1 if y.ndim == 1 else y.shape[1]
+    if n_outputs is not None and k != n_outputs:
+        raise TeacherError(
+            f"The teacher returned {k} output{'s' if k > 1 else ''} per row "
+            f"(shape {y.shape}) after answering {n_outputs} per row before; a "
+            "teacher must always return the same number of outputs."
         )
     bad = ~np.isfinite(y)
     if bad.any():
+        row = int(np.flatnonzero(bad.any(axis=1) if k > 1 else bad)[0])
+        where = ""
+        if k > 1:
+            cols = np.flatnonzero(bad.any(axis=0))
+            named = ", ".join(str(int(c)) for c in cols)
+            where = (
+                f" in output{'s' if len(cols) > 1 else ''} {named} (of {k}, "
+                "counted from 0)"
+            )
         raise TeacherError(
             f"The teacher returned {int(bad.sum())} non-finite values (NaN or inf) "
-            f"out of {n}; the first at row {int(np.flatnonzero(bad)[0])}."
+            f"out of {y.size}{where}; the first at row {row}."
         )
     return y
 
@@ -179,7 +202,7 @@ def reject_classifier(model):
         raise TypeError(
             f"The teacher {type(model).__name__} is a classifier; classifiers are not "
             "supported: skdistill distils regression models only (a teacher that "
-            "predicts one number per row)."
+            "predicts numbers)."
         )
 
 

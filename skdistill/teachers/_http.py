@@ -179,10 +179,11 @@ class RemoteTeacher(Teacher):
                 if self._fetch.check_call_in_cache(*args):
                     # counted by predict, but not sent
                     self.count(-len(rows), cached=len(rows))
-                out.append(np.asarray(self._fetch(*args), dtype=np.float64).reshape(-1))
+                answer = self._fetch(*args)
             else:
-                out.append(np.asarray(_post_with_retries(*args),
-                                      dtype=np.float64).reshape(-1))
+                answer = _post_with_retries(*args)
+            # one number per row, or a list of k per row (multi-output services)
+            out.append(np.asarray(answer, dtype=np.float64))
         return np.concatenate(out) if out else np.empty(0)
 
     def _describe(self):

@@ -29,8 +29,14 @@ class StandardizedTeacher:
         The adapter (see :func:`~skdistill.teachers.as_teacher`).
     space : StandardizedSpace
         The input spec's standardized space.
-    y_loc, y_scale : float, default=0.0, 1.0
-        Target scaling; :meth:`set_target_scale` sets it from labelled rows.
+    y_loc, y_scale : float or ndarray of shape (k,), default=0.0, 1.0
+        Target scaling, one (loc, scale) per output for a teacher of k > 1
+        outputs (each output standardized on its own); :meth:`set_target_scale`
+        sets it from labelled rows.
+    output : int, default=None
+        Show only this output of a teacher with several (its labels have shape
+        (n,)): the view of one student of ``outputs="separate"``. Rows are sent
+        and counted as they are; the other outputs are dropped.
 
     Attributes
     ----------
@@ -40,33 +46,69 @@ class StandardizedTeacher:
         without autograd.
     """
 
-    def __init__(self, teacher, space, y_loc=0.0, y_scale=1.0):
+    def __init__(self, teacher, space, y_loc=0.0, y_scale=1.0, output=None):
         self.teacher = teacher
         self.space = space
+        self.output = output
         self.set_target_scale(y_loc, y_scale)
 
     # --------------------------------------------------------------- units
     @staticmethod
     def target_scale(y):
         """``(y_loc, y_scale)`` of raw labels ``y``: their mean and standard
-        deviation, the scale 1 when the labels are constant."""
+        deviation (floats for labels of shape (n,), arrays of one per output for
+        (n, k)), the scale 1 where the labels are constant."""
         y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 2:
+            y_loc, y_scale = y.mean(axis=0), y.std(axis=0)
+            flat = ~(y_scale > 1e-12 * np.maximum(1.0, np.abs(y_loc)))
+            y_scale[flat] = 1.0
+            return y_loc, y_scale
         y_loc, y_scale = float(y.mean()), float(y.std())
         if not y_scale > 1e-12 * max(1.0, abs(y_loc)):
             y_scale = 1.0
         return y_loc, y_scale
 
+    @property
+    def n_outputs(self):
+        """Outputs per row: 1, or the length of the per-output scaling."""
+        return 1 if np.ndim(self.y_loc) == 0 else len(self.y_loc)
+
     def set_target_scale(self, y_loc, y_scale):
-        """Use ``(y - y_loc) / y_scale`` as the standardized target."""
-        self.y_loc, self.y_scale = float(y_loc), float(y_scale)
+        """Use ``(y - y_loc) / y_scale`` as the standardized target (floats, or
+        arrays of one per output)."""
+        if np.ndim(y_loc) == 0:
+            self.y_loc, self.y_scale = float(y_loc), float(y_scale)
+            self._loc, self._scale = self.y_loc, self.y_scale
+        else:
+            self.y_loc = np.asarray(y_loc, dtype=np.float64).copy()
+            self.y_scale = np.asarray(y_scale, dtype=np.float64).copy()
+            device = self.space.loc.device
+            self._loc = torch.as_tensor(self.y_loc, dtype=torch.float32, device=device)
+            self._scale = torch.as_tensor(
+                self.y_scale, dtype=torch.float32, device=device
+            )
         self.mlp = None
         teacher = self.teacher
         if isinstance(teacher, TorchTeacher) and teacher.dtype == torch.float32:
             self.mlp = FunctionalMLP.from_module(
                 teacher.module, self.space.loc, self.space.scale,
-                self.y_loc, self.y_scale, fold_tanh=True,
+                self.y_loc, self.y_scale, fold_tanh=True, output=self.output,
             )
         return self
+
+    def _select(self, y):
+        """``output`` of the teacher's answer ``y`` (all of it without ``output``)."""
+        j = self.output
+        if j is None:
+            return y
+        k = 1 if y.ndim == 1 else y.shape[1]
+        if j >= k:
+            raise TeacherError(
+                f"Output {j} was asked for, but the teacher gives {k} output"
+                f"{'s' if k > 1 else ''} per row."
+            )
+        return y if y.ndim == 1 else y[:, j]
 
     def standardize(self, y):
         """Raw labels (NumPy) as a float32 tensor in standardized units."""
@@ -92,12 +134,13 @@ class StandardizedTeacher:
     # ------------------------------------------------------------- queries
     def predict(self, X):
         """Raw labels of raw rows ``X`` (NumPy, float64): the teacher's own units."""
-        return self.teacher.predict(X)
+        return self._select(self.teacher.predict(X))
 
     def forward(self, z):
         """Differentiable standardized labels of standardized rows ``z``."""
         self.teacher.count(z.shape[0])
-        return (self.teacher.forward(self.space.to_raw(z)) - self.y_loc) / self.y_scale
+        y = self._select(self.teacher.forward(self.space.to_raw(z)))
+        return (y - self._loc) / self._scale
 
     def label(self, z):
         """Standardized labels of ``z``, without gradients (any teacher)."""
@@ -107,8 +150,8 @@ class StandardizedTeacher:
                 return self.mlp.forward(z)[0]
             if self.differentiable:
                 return self.forward(z)
-            y = self.teacher.predict_tensor(self.space.to_raw(z))
-            return (y - self.y_loc) / self.y_scale
+            y = self._select(self.teacher.predict_tensor(self.space.to_raw(z)))
+            return (y - self._loc) / self._scale
 
     def label_chunked(self, z, map_fn, n_chunks):
         """:meth:`label` of a black box, the rows split into ``n_chunks`` chunks
@@ -131,9 +174,9 @@ class StandardizedTeacher:
         self.teacher.count(
             sum(a[1] for a in answers), cached=sum(a[2] for a in answers)
         )
-        y = np.concatenate([a[0] for a in answers])
+        y = self._select(np.concatenate([a[0] for a in answers]))
         t = torch.as_tensor(y, dtype=x.dtype, device=x.device)
-        return (t - self.y_loc) / self.y_scale
+        return (t - self._loc) / self._scale
 
     def mlp_forward(self, z):
         """The fast MLP path: standardized labels and the hidden activations

@@ -26,7 +26,7 @@ Supported (anything else stays a black box):
 - ``TransformedTargetRegressor`` around a supported regressor whose target
   transformer is one of those scalers, or has no ``inverse_func``.
 
-Single-output models only: multi-output models stay black boxes.
+Models with k outputs (fitted on 2-D ``y``) translate to modules with k outputs.
 """
 
 from __future__ import annotations
@@ -115,19 +115,18 @@ def _transformer_stages(step):
     return _scaler_stages(step)
 
 
-def _single_output(coef, intercept):
-    """(w of shape (d,), b float) of a single-output linear layer."""
+def _linear_layer(coef, intercept):
+    """(W of shape (d, k), b of shape (k,)) of a linear model with k outputs
+    (``coef_`` of shape (d,) or (k, d))."""
     coef = coef.toarray() if hasattr(coef, "toarray") else np.asarray(coef)
-    coef = coef.astype(np.float64)
-    if coef.ndim == 2:
-        if coef.shape[0] != 1:
-            raise _Untranslatable("multi-output")
-        coef = coef[0]
+    coef = np.atleast_2d(coef.astype(np.float64))  # (k, d)
+    k = coef.shape[0]
     intercept = np.asarray(intercept, dtype=np.float64).reshape(-1)
-    if intercept.size > 1:
-        raise _Untranslatable("multi-output")
-    b = float(intercept[0]) if intercept.size else 0.0
-    return coef, b
+    if intercept.size == 0:
+        intercept = np.zeros(k)
+    if intercept.size != k:
+        raise _Untranslatable("intercept of another size than coef_")
+    return coef.T, intercept
 
 
 def _linear_types():
@@ -167,12 +166,8 @@ def _regressor_stages(model):
             if transformer.inverse_func is not None:
                 raise _Untranslatable("TransformedTargetRegressor with inverse_func")
             return stages
-        if getattr(transformer, "n_features_in_", 1) != 1:
-            raise _Untranslatable("multi-output target transformer")
         return stages + _scaler_stages(transformer, inverse=True)
     if isinstance(model, MLPRegressor):
-        if model.n_outputs_ != 1:
-            raise _Untranslatable("multi-output")
         if model.out_activation_ not in ("identity", "exp"):
             raise _Untranslatable(f"output activation {model.out_activation_!r}")
         if model.activation not in _MLP_ACTIVATIONS:
@@ -188,8 +183,8 @@ def _regressor_stages(model):
             stages.append(("act", "exp"))
         return stages
     if isinstance(model, _linear_types()):
-        w, b = _single_output(model.coef_, model.intercept_)
-        return [("affine", w.reshape(-1, 1), np.array([b]))]
+        W, b = _linear_layer(model.coef_, model.intercept_)
+        return [("affine", W, b)]
     raise _Untranslatable(type(model).__name__)
 
 
@@ -290,8 +285,9 @@ def translate_sklearn(model, dtype=torch.float32, check=True):
     Returns
     -------
     torch.nn.Module or None
-        A frozen module in eval mode mapping (n, n_features) to (n, 1), or None
-        when the model is not translatable (not supported, multi-output, unfitted).
+        A frozen module in eval mode mapping (n, n_features) to (n, k) for a model
+        with k outputs (k = 1 for 1-D ``y``), or None when the model is not
+        translatable (not supported, unfitted).
 
     Examples
     --------
