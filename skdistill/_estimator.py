@@ -21,8 +21,8 @@ from ._pool import PoolLoop
 from ._trainer import make_trainer
 from .callbacks import BestStudent, Callback, Checkpoint, ProgressBar, QueryBudget
 from .inputs import InputSpec, StandardizedSpace, _image_rows
-from .samplers import DirectSampler, DistillProblem, Sampler, resolve_sampler
 from .objectives import check_output_weights
+from .samplers import DirectSampler, DistillProblem, Sampler, resolve_sampler
 from .students import ScaledStudent, check_student_outputs, stack_students
 from .students_cnn import build_image_student
 from .teachers import StandardizedTeacher, TeacherError, as_teacher
@@ -86,6 +86,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         The model to distil: a ``torch.nn.Module`` (differentiable), a fitted skorch
         ``NeuralNetRegressor`` (differentiable), a fitted scikit-learn regressor or
         Pipeline, or a callable ``X -> y`` (black boxes). It is never modified.
+        Teachers with k outputs (predictions of shape (n, k)) give a student
+        with k outputs (see ``outputs`` and ``output_weights``).
     student : tuple of int, nn.Module class or instance, or skorch net, default=(50,)
         The network to train: hidden-layer sizes of a tanh MLP (the paper's choice), a
         module class or instance (copied, re-initialized), or an unfitted skorch
@@ -333,7 +335,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         student).
     n_outputs_ : int
         The teacher's outputs per row; ``predict`` returns shape (n,) when 1 and
-        (n, n_outputs_) otherwise.
+        ``(n, n_outputs_)`` otherwise.
     estimators_ : list of DataFreeDistillRegressor
         With ``outputs="separate"``: the fitted one-output estimator of each
         output (``history_``, ``student_`` and the other fitted attributes here
@@ -658,8 +660,6 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         return values, changed
 
     def _fit(self, X, bounds, input_spec, validation_data):
-        if self.outputs == "separate" and self._output_index() is None:
-            return self._fit_separate(X, bounds, input_spec, validation_data)
         device = _check_device(self.device)
         # the sampler validates its own parameters first, the callbacks are checked:
         # bad values fail before the teacher is asked anything
@@ -668,6 +668,15 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         named = "direct" if _is_auto(self.sampler) else self.sampler
         sampler = resolve_sampler(named, *sampler_params)
         self._check_callbacks()
+        check_output_weights(self.output_weights)  # their number: once k is known
+        if self.output_weights is not None and self.outputs == "separate":
+            raise ValueError(
+                "output_weights weigh the outputs of one student; with "
+                "outputs='separate' every output has its own student and they have "
+                "no effect. Use outputs='joint' or output_weights=None."
+            )
+        if self.outputs == "separate" and self._output_index() is None:
+            return self._fit_separate(X, bounds, input_spec, validation_data)
         teacher = as_teacher(self.teacher, device=device)
         if _is_auto(self.sampler) and not teacher.differentiable:
             sampler = resolve_sampler("random", *sampler_params)
@@ -837,17 +846,19 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
                            **{key: getattr(self, key) for key in _resume.FREE_PARAMS
                               if key != "checkpoint"})
             val_j = validation_data
-            if y_val is not None:
-                if k is not None and (y_val.ndim != 2 or y_val.shape[1] != k):
-                    raise ValueError(
-                        f"validation_data has targets y_val of shape {y_val.shape}; "
-                        f"the teacher gives {k} outputs per row, so y_val must have "
-                        f"shape (n_samples, {k})."
-                    )
+            if y_val is not None:  # checked against the teacher after the first fit
                 val_j = (X_val, y_val[:, j] if y_val.ndim == 2 else y_val)
             sub.fit(X, bounds=bounds, input_spec=input_spec, validation_data=val_j)
             if k is None:
                 k = sub.teacher_.n_outputs or 1
+                width = 1 if y_val is None or y_val.ndim == 1 else y_val.shape[1]
+                if y_val is not None and width != k:
+                    expected = "(n_samples,)" if k == 1 else f"(n_samples, {k})"
+                    raise ValueError(
+                        f"validation_data has targets y_val of shape {y_val.shape}; "
+                        f"the teacher gives {k} output{'s' if k > 1 else ''} per row, "
+                        f"so y_val must have shape {expected}."
+                    )
             subs.append(sub)
             j += 1
         first = subs[0]

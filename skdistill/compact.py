@@ -88,7 +88,7 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
     y_loc_, y_scale_ : float, or ndarray of shape (n_outputs_,)
         Its output ``o`` is returned as ``y_loc_ + y_scale_ * o``.
     n_outputs_ : int
-        Outputs per row: ``predict`` returns shape (n,) when 1, (n, n_outputs_)
+        Outputs per row: ``predict`` returns shape (n,) when 1, ``(n, n_outputs_)``
         otherwise.
     coefs_ : list of ndarray of shape (n_in, n_out), or None
         Weights of each layer of an MLP student, float64 or float32 (None for other
@@ -520,7 +520,7 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         -------
         ScaledStudent
             A new module in eval mode (``forward(x)`` of shape (n,), or
-            (n, n_outputs_), for x of shape (n, n_features)); changing it does not
+            ``(n, n_outputs_)``, for x of shape (n, n_features)); changing it does not
             change this model.
         """
         import torch
@@ -556,10 +556,10 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         """An initialized skorch ``NeuralNetRegressor`` around the student.
 
         The net takes raw inputs and returns raw targets of shape (n, 1) (or
-        (n, n_outputs_)), like any skorch regressor:
+        ``(n, n_outputs_)``), like any skorch regressor:
         ``net.predict(X.astype(np.float32))`` gives this model's predictions (in
-        float32), and ``net.partial_fit(X, y.reshape(-1, 1))`` fine-tunes the
-        student on real data. The input and target scaling are
+        float32), and ``net.partial_fit(X, y.reshape(-1, 1))`` (``Y`` of shape
+        (n, k) with k outputs) fine-tunes the student on real data. The input and target scaling are
         buffers, not parameters: training moves only the student's weights.
 
         Parameters
@@ -607,9 +607,10 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         """Save the student as an ONNX model with a dynamic batch dimension.
 
         The graph has one input ``"X"`` of shape (batch, n_features) and one output
-        ``"y"`` of shape (batch,) (or (batch, n_outputs_)), in raw units. For tabular specs the input is the
-        encoded rows (batch, n_encoded) of :meth:`encode`: the one-hot encoding of
-        categorical columns stays outside the graph. Needs the ``onnx`` extra
+        ``"y"`` of shape (batch,) (or ``(batch, n_outputs_)``), in raw units. For
+        tabular specs the input is the encoded rows (batch, n_encoded) of
+        :meth:`encode`: the one-hot encoding of categorical columns stays outside
+        the graph. Needs the ``onnx`` extra
         (``pip install "skdistill[onnx]"``: onnx and onnxscript for torch's exporter,
         onnxruntime to run the file).
 

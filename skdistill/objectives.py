@@ -54,18 +54,21 @@ def output_mean(values, output_weights=None):
     return values @ output_weights.to(values.dtype)
 
 
-def check_output_weights(output_weights, n_outputs):
-    """``output_weights`` as a float32 tensor of ``n_outputs`` weights summing to 1
-    (None: uniform, returned as None); a ValueError naming the problem otherwise."""
+def check_output_weights(output_weights, n_outputs=None):
+    """``output_weights`` as a float32 tensor of weights summing to 1 (None: uniform,
+    returned as None); a ValueError naming the problem otherwise. With
+    ``n_outputs``, there must be one weight per output."""
     if output_weights is None:
         return None
-    w = np.asarray(output_weights, dtype=np.float64).reshape(-1) if not isinstance(
-        output_weights, str
-    ) else None
-    if w is None or w.shape != (n_outputs,):
+    try:
+        w = np.asarray(output_weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        w = None
+    if w is None or w.ndim != 1 or (n_outputs is not None and len(w) != n_outputs):
+        expected = "" if n_outputs is None else f" ({n_outputs})"
         raise ValueError(
-            f"output_weights must hold one weight per output of the teacher "
-            f"({n_outputs}), got {output_weights!r}."
+            f"output_weights must hold one weight per output of the teacher"
+            f"{expected}, got {output_weights!r}."
         )
     if not (np.isfinite(w).all() and (w >= 0).all() and w.sum() > 0):
         raise ValueError(

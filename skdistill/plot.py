@@ -139,7 +139,7 @@ def plot_history(
             axis.plot(hist["epoch"], y, lw=1, label=label or None)
         axis.set_xlabel("epoch")
         axis.set_ylabel(_HISTORY_LABELS.get(key, key))
-        if logy and (key.startswith("loss") or key == "val_rmse"):
+        if logy and (key.startswith("loss") or key.startswith("val_rmse")):
             axis.set_yscale("log")
         if len(histories) > 1:
             axis.legend()

@@ -96,7 +96,8 @@ class ScaledStudent(nn.Module):
     """A student working in standardized units, wrapped to speak the teacher's units.
 
     ``forward(x) = y_loc + y_scale * core((x - x_loc) / x_scale)``; training uses
-    ``core`` directly on standardized inputs.
+    ``core`` directly on standardized inputs. For k outputs ``y_loc`` and
+    ``y_scale`` hold one value per output, and ``forward`` returns (n, k).
     """
 
     def __init__(self, core, x_loc, x_scale, y_loc, y_scale):

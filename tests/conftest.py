@@ -1,6 +1,7 @@
 """Shared fixtures: small teachers and datasets that make tests fast."""
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -69,3 +70,27 @@ def run_without_torch(body):
         '\nassert "torch" not in sys.modules\n'
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+
+
+C_COMPILER = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+
+
+def compile_header(folder, header="student.h", name="student"):
+    """Compile ``run(X, n, Y)``, calling ``NAME_predict_batch`` of the header in
+    ``folder``, into a shared library with warnings as errors; return it loaded
+    with ctypes."""
+    import ctypes
+    import subprocess
+
+    (folder / "driver.c").write_text(
+        f'#include "{header}"\n'
+        f"void run(const float *X, int n, float *Y) {{ {name}_predict_batch(X, n, Y); }}\n"
+    )
+    lib = folder / f"{name}.so"
+    subprocess.run(
+        [C_COMPILER, "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror",
+         "-Wno-unused-function", "-shared", "-fPIC", "-o", str(lib),
+         str(folder / "driver.c"), "-lm"],
+        check=True, capture_output=True,
+    )
+    return ctypes.CDLL(str(lib))

@@ -3,8 +3,6 @@ MLPRegressor, ONNX without torch's exporter, and a C header."""
 
 import ctypes
 import io
-import shutil
-import subprocess
 
 import joblib
 import numpy as np
@@ -17,6 +15,8 @@ from sklearn.preprocessing import OneHotEncoder
 from torch import nn
 
 from skdistill import DataFreeDistillRegressor
+
+from .conftest import C_COMPILER, compile_header
 
 FAST = dict(max_epochs=15, batches_per_epoch=3, batch_size=32, n_validation=100)
 BOUNDS = [(-3.0, 5.0), (100.0, 300.0), (0.0, 1.0), (-50.0, -10.0)]
@@ -136,31 +136,17 @@ def test_tabular_students_become_a_pipeline():
     assert isinstance(model.predict(df.iloc[:3]), np.ndarray) and pd is not None
 
 
-CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-
-
-@pytest.mark.skipif(CC is None, reason="no C compiler on this machine")
+@pytest.mark.skipif(C_COMPILER is None, reason="no C compiler on this machine")
 @pytest.mark.parametrize("student", [(16, 8), Activations(act=lambda: nn.Softplus(3.0))])
 def test_c_header_compiles_and_agrees_with_float32_predict(tmp_path, student):
     compact = distil(student).to_compact("float32")
     header = compact.to_c(tmp_path / "student.h", name="student")
     assert "#include <math.h>" in header and "malloc" not in header
     assert header.count("#include") == 1
-    (tmp_path / "driver.c").write_text(
-        '#include "student.h"\n'
-        "void run(const float *X, int n, float *y) { student_predict_batch(X, n, y); }\n"
-    )
-    lib = tmp_path / "student.so"
-    subprocess.run(
-        [CC, "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror",
-         "-Wno-unused-function", "-shared", "-fPIC", "-o", str(lib),
-         str(tmp_path / "driver.c"), "-lm"],
-        check=True, capture_output=True,
-    )
+    lib = compile_header(tmp_path)
     X = np.ascontiguousarray(rows(1000, seed=3), dtype=np.float32)
     y = np.empty(1000, dtype=np.float32)
-    ctypes.CDLL(str(lib)).run(X.ctypes.data_as(ctypes.c_void_p), 1000,
-                              y.ctypes.data_as(ctypes.c_void_p))
+    lib.run(X.ctypes.data_as(ctypes.c_void_p), 1000, y.ctypes.data_as(ctypes.c_void_p))
     assert rel(y, compact.predict(X.astype(np.float64))) < 1e-5
 
 

@@ -1,8 +1,6 @@
 """Teachers with k outputs: one student with k outputs (or k students)."""
 
 import ctypes
-import shutil
-import subprocess
 
 import joblib
 import numpy as np
@@ -29,6 +27,8 @@ from skdistill.objectives import check_output_weights, direct_objective
 from skdistill.samplers import DirectSampler, DistillProblem
 from skdistill.students import MLP
 from skdistill.teachers import StandardizedTeacher, TeacherError, TorchTeacher
+
+from .conftest import C_COMPILER, compile_header
 
 RNG = np.random.default_rng(0)
 X = RNG.uniform(-1, 1, size=(1500, 4))
@@ -329,29 +329,16 @@ def test_onnx_export_has_k_outputs(forest_student, tmp_path):
     np.testing.assert_allclose(got, compact.predict(X[:50]), atol=1e-7)
 
 
-CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-
-
-@pytest.mark.skipif(CC is None, reason="no C compiler on this machine")
+@pytest.mark.skipif(C_COMPILER is None, reason="no C compiler on this machine")
 def test_c_header_writes_k_outputs(forest_student, tmp_path):
     compact = forest_student.to_compact("float32")
     header = compact.to_c(tmp_path / "student.h", name="student")
     assert "#define STUDENT_N_OUTPUTS 2" in header
-    (tmp_path / "driver.c").write_text(
-        '#include "student.h"\n'
-        "void run(const float *X, int n, float *Y) { student_predict_batch(X, n, Y); }\n"
-    )
-    lib = tmp_path / "student.so"
-    subprocess.run(
-        [CC, "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-Werror",
-         "-Wno-unused-function", "-shared", "-fPIC", "-o", str(lib),
-         str(tmp_path / "driver.c"), "-lm"],
-        check=True, capture_output=True,
-    )
+    lib = compile_header(tmp_path)
     rows = np.ascontiguousarray(X[:200], dtype=np.float32)
     out = np.empty((200, 2), dtype=np.float32)
-    ctypes.CDLL(str(lib)).run(rows.ctypes.data_as(ctypes.c_void_p), 200,
-                              out.ctypes.data_as(ctypes.c_void_p))
+    lib.run(rows.ctypes.data_as(ctypes.c_void_p), 200,
+            out.ctypes.data_as(ctypes.c_void_p))
     ref = compact.predict(rows.astype(np.float64))
     assert (np.abs(out - ref).max(axis=0) < 1e-5 * ref.std(axis=0)).all()
 
@@ -384,3 +371,16 @@ def test_separate_students_of_other_modules_predict_but_do_not_compact(forest):
     with pytest.raises(ValueError, match="compact each of estimators_ instead"):
         est.to_compact()
     assert est.estimators_[1].to_compact().predict(X[:5]).shape == (5,)
+
+
+def test_separate_refuses_output_weights_and_checks_y_val(forest):
+    with pytest.raises(ValueError, match="with outputs='separate' every output has "
+                       "its own student"):
+        DataFreeDistillRegressor(forest, outputs="separate", output_weights=[1, 2],
+                                 **FAST).fit(bounds=BOUNDS)
+    Xv = X[:100]
+    with pytest.raises(ValueError, match=r"y_val of shape \(100, 3\); the teacher "
+                       r"gives 2 outputs per row"):
+        DataFreeDistillRegressor(
+            forest, outputs="separate", max_teacher_queries=1000, max_epochs=2, **FAST
+        ).fit(bounds=BOUNDS, validation_data=(Xv, np.zeros((100, 3))))

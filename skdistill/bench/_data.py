@@ -16,6 +16,7 @@ __all__ = [
     "paper_split",
     "train_mlp_teacher",
     "machine_info",
+    "JsonCache",
 ]
 
 
@@ -94,3 +95,24 @@ def machine_info():
         f"({torch.get_num_threads()} threads), numpy {np.__version__}, "
         f"python {platform.python_version()}, {time.strftime('%Y-%m-%d')}"
     )
+
+
+class JsonCache(dict):
+    """Finished benchmark cells by key, kept in the JSON file ``path``: loaded when
+    it exists, written again by :meth:`save` after every new cell, so that an
+    interrupted run resumes where it stopped."""
+
+    def __init__(self, path):
+        import json
+
+        super().__init__()
+        self.path = path
+        if os.path.exists(path):
+            with open(path) as f:
+                self.update(json.load(f))
+
+    def save(self):
+        import json
+
+        with open(self.path, "w") as f:
+            json.dump(self, f, indent=1)

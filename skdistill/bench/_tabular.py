@@ -31,15 +31,13 @@ cached in ``--out`` (JSON), so an interrupted run resumes.
 
 from __future__ import annotations
 
-import json
-import os
 import tempfile
 import time
 
 import numpy as np
 
 from ._compact import _file_size
-from ._data import data_dir, machine_info, rmse
+from ._data import JsonCache, data_dir, machine_info, rmse
 
 TEACHERS = ("ohe-hgb", "hgb-cat", "ohe-rf")
 SPECS = ("data", "hand")
@@ -230,14 +228,8 @@ def run(args):
     specs = args.specs.split(",")
     students = [int(h) for h in args.students.split(",")]
     budgets = [int(b) for b in args.budgets.split(",")]
-    cache = {}
-    if os.path.exists(args.out):
-        with open(args.out) as f:
-            cache = json.load(f)
-
-    def save():
-        with open(args.out, "w") as f:
-            json.dump(cache, f, indent=1)
+    cache = JsonCache(args.out)
+    save = cache.save
 
     train, test = load_diamonds(args.data_dir, n_rows)
     sd = float(test["price"].std())

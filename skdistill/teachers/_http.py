@@ -77,8 +77,9 @@ class RemoteTeacher(Teacher):
     """A regression model served over HTTP: POST JSON rows, read JSON predictions.
 
     The request body is ``{"instances": [[x11, x12, ...], ...]}`` and the answer
-    ``{"predictions": [y1, y2, ...]}`` (keys configurable; a bare JSON list is also
-    accepted). Rows are sent in batches of ``batch_size``; transient failures
+    ``{"predictions": [y1, y2, ...]}``, or ``[[y11, y12], ...]`` with k numbers
+    per row for a service of k outputs (keys configurable; a bare JSON list is
+    also accepted). Rows are sent in batches of ``batch_size``; transient failures
     (connection errors, time-outs, HTTP 429 and 5xx) are retried with exponential
     back-off; other HTTP errors fail at once with the server's message.
 
