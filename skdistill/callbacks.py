@@ -10,7 +10,8 @@ A callback is an object with four hooks, each called with the
 - ``on_epoch_end(loop)``: after each completed epoch; ``loop.epoch`` counts the
   completed epochs and ``loop.history`` holds their rows (``epoch``, ``alpha``,
   ``loss_generated``, ``loss_random``, ``val_rmse``, ``elapsed``,
-  ``n_teacher_queries``; the last entry of each list is this epoch's);
+  ``n_teacher_queries``, and ``val_rmse_0``... per output of a multi-output
+  teacher; the last entry of each list is this epoch's);
 - ``on_train_end(loop)``: once, when the run stops, also when ``fit`` raises
   (``loop.stop_reason == "error"``; the cut epoch is undone first).
 

@@ -15,7 +15,10 @@ selected on its closeness to the teacher on the real validation inputs (unlabell
 since closeness on ``N(0, I)`` draws picks poor early epochs for a student that never
 saw such inputs.
 
-Named variants that are not in the paper (``direct_steps5``) run with ``--methods``.
+Named variants that are not in the paper run with ``--methods``: ``pool_direct``
+and ``pool_random``, the pool regime of black boxes (100,000 teacher rows kept and
+replayed, Adam, rounds bought on plateaus) on the differentiable teacher, with the
+direct or the random sampler.
 
 With ``--dask N`` (a ``dask.distributed`` LocalCluster of N single-threaded worker
 processes) or ``--scheduler ADDRESS`` (an existing cluster), the same joblib tasks run
@@ -104,6 +107,12 @@ METHODS = {
         dict(sampler="direct", alpha=1.0),
     ),
     "oracle": ("Oracle (real training inputs)", None, dict(alpha=1.0)),
+    # not the paper's: the pool regime of black boxes (100,000 teacher rows kept
+    # and replayed, Adam, rounds bought on plateaus), on the differentiable teacher
+    "pool_direct": ("Pool regime, direct (100k rows)", None,
+                    dict(regime="pool", sampler="direct")),
+    "pool_random": ("Pool regime, random (100k rows)", None,
+                    dict(regime="pool", sampler="random")),
 }
 DEFAULT_METHODS = [
     "random",

@@ -20,7 +20,8 @@ SHORT = {
     "direct_decreasing": "direct, decr. α",
     "direct_alpha1": "direct, α=1",
     "oracle": "oracle",
-    "direct_steps5": "direct, decr. α, 5 steps",
+    "pool_direct": "pool, direct (100k rows)",
+    "pool_random": "pool, random (100k rows)",
 }
 # the paper's Table 3/4 column of each method
 PAPER_COLUMN = {
@@ -195,7 +196,8 @@ def write_report(
                 lines.append("| " + " | ".join(row) + " |")
 
     # the targets of the direct optimizer (and of its variants)
-    for method in [m for m in ("direct_decreasing", "direct_steps5") if m in methods]:
+    for method in [m for m in ("direct_decreasing", "pool_direct", "pool_random")
+                   if m in methods]:
         lines += [
             "",
             f"## {SHORT[method]}: against the paper's direct optimizer "
