@@ -296,7 +296,8 @@ def plot_projection(
 
 
 def plot_fidelity(estimator, X, *, teacher=None, ax=None):
-    """Student against teacher predictions on the rows ``X``, with the identity line.
+    """Student against teacher predictions on the rows ``X``, with the identity line;
+    one panel per output for a multi-output teacher (each in its own units).
 
     Parameters
     ----------
@@ -307,27 +308,31 @@ def plot_fidelity(estimator, X, *, teacher=None, ax=None):
         Rows to compare on (no targets needed).
     teacher : object, default=None
         See :func:`skdistill.metrics.fidelity_predictions`.
-    ax : matplotlib Axes, default=None
+    ax : matplotlib Axes, or a sequence of k of them for k outputs, default=None
 
     Returns
     -------
     fig : matplotlib Figure
-    ax : matplotlib Axes
+    ax : matplotlib Axes, or a list of k Axes for k > 1 outputs
     """
     from sklearn.metrics import r2_score, root_mean_squared_error
 
     from .metrics import fidelity_predictions
 
     y_student, y_teacher = fidelity_predictions(estimator, X, teacher=teacher)
-    fig, (axis,) = _figure_and_axes(ax, 1, figsize=(4.5, 4.5), layout="constrained")
-    axis.scatter(y_teacher, y_student, s=8, alpha=0.6)
-    low = min(y_teacher.min(), y_student.min())
-    high = max(y_teacher.max(), y_student.max())
-    axis.plot([low, high], [low, high], c="k", lw=1, ls="--")
-    axis.set_xlabel("teacher prediction")
-    axis.set_ylabel("student prediction")
-    axis.set_title(
-        f"fidelity R$^2$ {r2_score(y_teacher, y_student):.3f}, "
-        f"RMSE {root_mean_squared_error(y_teacher, y_student):.3g}"
-    )
-    return fig, axis
+    k = 1 if y_teacher.ndim == 1 else y_teacher.shape[1]
+    fig, axes = _figure_and_axes(ax, k, figsize=(4.5 * k, 4.5), layout="constrained")
+    for j, axis in enumerate(axes):
+        t = y_teacher if k == 1 else y_teacher[:, j]
+        s = y_student if k == 1 else y_student[:, j]
+        axis.scatter(t, s, s=8, alpha=0.6)
+        low, high = min(t.min(), s.min()), max(t.max(), s.max())
+        axis.plot([low, high], [low, high], c="k", lw=1, ls="--")
+        which = "" if k == 1 else f"output {j}: "
+        axis.set_xlabel(f"teacher prediction{'' if k == 1 else f', output {j}'}")
+        axis.set_ylabel(f"student prediction{'' if k == 1 else f', output {j}'}")
+        axis.set_title(
+            f"{which}fidelity R$^2$ {r2_score(t, s):.3f}, "
+            f"RMSE {root_mean_squared_error(t, s):.3g}"
+        )
+    return fig, (axes[0] if k == 1 else axes)

@@ -384,3 +384,20 @@ def test_separate_refuses_output_weights_and_checks_y_val(forest):
         DataFreeDistillRegressor(
             forest, outputs="separate", max_teacher_queries=1000, max_epochs=2, **FAST
         ).fit(bounds=BOUNDS, validation_data=(Xv, np.zeros((100, 3))))
+
+
+def test_plots_show_each_output(forest_student):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skdistill.plot import plot_fidelity, plot_history
+
+    fig, axes = plot_fidelity(forest_student, X[:100])
+    assert len(axes) == 2
+    for j, ax in enumerate(axes):
+        np.testing.assert_allclose(ax.collections[0].get_offsets()[:, 1],
+                                   forest_student.predict(X[:100])[:, j])
+        assert ax.get_title().startswith(f"output {j}: fidelity R$^2$")
+    fig, axes = plot_history(forest_student, keys=("val_rmse_0", "val_rmse_1"))
+    assert all(ax.get_yscale() == "log" for ax in axes)
