@@ -23,7 +23,7 @@ from .callbacks import BestStudent, Callback, Checkpoint, ProgressBar, QueryBudg
 from .inputs import InputSpec, StandardizedSpace, _image_rows
 from .objectives import check_output_weights
 from .samplers import DirectSampler, DistillProblem, Sampler, resolve_sampler
-from .students import ScaledStudent, check_student_outputs, stack_students
+from .students import ScaledStudent, as_outputs, check_student_outputs, stack_students
 from .students_cnn import build_image_student
 from .teachers import StandardizedTeacher, TeacherError, as_teacher
 from .teachers._frame import fitted_names, frame_teacher
@@ -851,14 +851,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             sub.fit(X, bounds=bounds, input_spec=input_spec, validation_data=val_j)
             if k is None:
                 k = sub.teacher_.n_outputs or 1
-                width = 1 if y_val is None or y_val.ndim == 1 else y_val.shape[1]
-                if y_val is not None and width != k:
-                    expected = "(n_samples,)" if k == 1 else f"(n_samples, {k})"
-                    raise ValueError(
-                        f"validation_data has targets y_val of shape {y_val.shape}; "
-                        f"the teacher gives {k} output{'s' if k > 1 else ''} per row, "
-                        f"so y_val must have shape {expected}."
-                    )
+                if y_val is not None:
+                    _check_target_width(y_val, k)
             subs.append(sub)
             j += 1
         first = subs[0]
@@ -976,15 +970,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             )
             if y_val.ndim == 2 and y_val.shape[1] == 1:
                 y_val = y_val[:, 0]
-            k = view.n_outputs
-            width = 1 if y_val.ndim == 1 else y_val.shape[1]
-            if y_val.ndim > 2 or width != k:
-                expected = "(n_samples,)" if k == 1 else f"(n_samples, {k})"
-                raise ValueError(
-                    f"validation_data has targets y_val of shape {y_val.shape}; the "
-                    f"teacher gives {k} output{'s' if k > 1 else ''} per row, so "
-                    f"y_val must have shape {expected}."
-                )
+            _check_target_width(y_val, view.n_outputs)
             if y_val.shape[0] != X_val.shape[0]:
                 raise ValueError(
                     f"validation_data has {X_val.shape[0]} rows of X but "
@@ -1068,9 +1054,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             for start in range(0, X.shape[0], 65536):
                 # a copy: read-only inputs (pandas) cannot back a tensor
                 chunk = torch.tensor(X[start : start + 65536], device=device)
-                y = self._student64(chunk)
-                y = y.reshape(-1) if k == 1 else y.reshape(len(chunk), k)
-                out.append(y.cpu().numpy())
+                out.append(as_outputs(self._student64(chunk), k).cpu().numpy())
         return np.concatenate(out) if out else np.empty((0,) if k == 1 else (0, k))
 
     def __sklearn_tags__(self):
@@ -1084,6 +1068,19 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         """The teacher output this estimator distils, when it is one student of
         ``outputs="separate"`` (None: every output)."""
         return getattr(self, "_output", None)
+
+
+def _check_target_width(y_val, k):
+    """Raise a ValueError when the validation targets ``y_val`` do not have one
+    column per teacher output (1-D for one output)."""
+    width = 1 if y_val.ndim == 1 else y_val.shape[1]
+    if y_val.ndim > 2 or width != k:
+        expected = "(n_samples,)" if k == 1 else f"(n_samples, {k})"
+        raise ValueError(
+            f"validation_data has targets y_val of shape {y_val.shape}; the teacher "
+            f"gives {k} output{'s' if k > 1 else ''} per row, so y_val must have "
+            f"shape {expected}."
+        )
 
 
 def _split_validation(validation_data):

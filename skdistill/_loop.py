@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 import torch
 
-from .objectives import mixed_weights
+from .objectives import mixed_weights, resolve_output_weights
 from .samplers import Generated
 from .schedules import resolve_alpha
 from .teachers import TeacherError
@@ -300,7 +300,7 @@ class TrainingLoop:
             self.teacher.n_queries,
         )
         row = dict(zip(HISTORY_KEYS, row))
-        for j, value in enumerate(per_output if len(per_output) > 1 else ()):
+        for j, value in enumerate(per_output):
             row[f"val_rmse_{j}"] = value
         for key, value in row.items():
             self.history[key].append(value)
@@ -311,17 +311,15 @@ class TrainingLoop:
         """The student's RMSE to the validation targets in the teacher's units:
         overall (with k outputs, the mean of the outputs' RMSEs weighted by
         ``output_weights``, as ``sklearn.metrics.root_mean_squared_error``
-        averages them) and per output (a list of k)."""
+        averages them) and per output (a list of k; empty for one output)."""
         s_val = self.trainer.predict(self.z_val)
         sq = (self.t_val - s_val) ** 2  # eq. 1 per output
         if sq.ndim == 1:
-            rmse = float(sq.mean().sqrt()) * self.teacher.y_scale
-            return rmse, [rmse]
+            return float(sq.mean().sqrt()) * self.teacher.y_scale, []
         per_output = (sq.double().mean(dim=0).sqrt().cpu().numpy()
                       * self.teacher.y_scale)
-        w = self.problem.output_weights
-        w = np.full(len(per_output), 1.0 / len(per_output)) if w is None else w.numpy()
-        return float(per_output @ w), [float(v) for v in per_output]
+        w = resolve_output_weights(self.problem.output_weights, len(per_output))
+        return float(per_output @ w.double().cpu().numpy()), per_output.tolist()
 
     def _train_epoch(self, alpha):
         """The ``n_s`` updates of one epoch.
@@ -345,7 +343,7 @@ class TrainingLoop:
         nb = self.batches_per_epoch
         n_gen, n_rand = self.batch_plan(alpha)
         d = space.n_features
-        tail = () if problem.n_outputs == 1 else (problem.n_outputs,)  # labels' shape
+        tail = problem.label_shape
         draws = space.draw(nb * (n_gen + n_rand), problem.generator, self.draws)
         z_start = draws[: nb * n_gen]
         z_rand = draws[nb * n_gen :]

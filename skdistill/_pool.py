@@ -83,8 +83,7 @@ class PoolLoop(TrainingLoop):
         d = self.problem.space.n_features
         device = self.problem.space.loc.device
         self.pool_z = torch.empty(0, d, device=device)
-        k = self.problem.n_outputs
-        self.pool_t = torch.empty(0, *(() if k == 1 else (k,)), device=device)
+        self.pool_t = torch.empty(0, *self.problem.label_shape, device=device)
         # schedule state: rounds bought, halvings done in this round, epochs
         # without improvement, best validation RMSE of this step
         self.n_bought, self.decays, self.wait, self.step_best = 0, 0, 0, math.inf

@@ -20,7 +20,13 @@ import torch
 
 from ._activations import numpy_backward, numpy_forward
 from ._mlp import Adam, FunctionalMLP, RMSprop, flatten_parameters
-from .objectives import STUDENT_LOSSES, output_mean, student_loss
+from .objectives import (
+    STUDENT_LOSSES,
+    output_mean,
+    resolve_output_weights,
+    student_loss,
+)
+from .students import as_outputs
 
 __all__ = ["make_trainer", "AutogradTrainer", "MLPTrainer"]
 
@@ -40,11 +46,6 @@ def _check_optimizer(optimizer):
             f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}."
         )
     return optimizer
-
-
-def _as_targets(out, n_outputs):
-    """A student's output in the targets' shape: (n,) for one output, (n, k)."""
-    return out.reshape(-1) if n_outputs == 1 else out.reshape(-1, n_outputs)
 
 
 class AutogradTrainer:
@@ -79,13 +80,13 @@ class AutogradTrainer:
         self.student.eval()
         try:
             with torch.no_grad():
-                return _as_targets(self.student(z), self.n_outputs)
+                return as_outputs(self.student(z), self.n_outputs)
         finally:
             self.student.train(training)
 
     def step(self, z, t, weights):
         """Minimise ``sum(weights * loss(t, S(z)))``; return the squared errors."""
-        s = _as_targets(self.student(z), self.n_outputs)
+        s = as_outputs(self.student(z), self.n_outputs)
         w = self.output_weights
         sq = student_loss(t, s, w)
         per_sample = (
@@ -129,15 +130,15 @@ class MLPTrainer:
         self.student = student
         self.loss = _check_loss(loss)
         self.n_outputs = n_outputs
-        # d/ds of the mean over outputs: one weight per output column
         self.output_weights = output_weights
+        flat, grad, views = flatten_parameters(student)
+        # d/ds of the mean over outputs: one weight per output column, on the
+        # parameters' device once (not at every step)
         self._w = None
         if n_outputs > 1:
-            self._w = (
-                torch.full((n_outputs,), 1.0 / n_outputs)
-                if output_weights is None else output_weights.float()
+            self._w = resolve_output_weights(output_weights, n_outputs).to(
+                device=flat.device, dtype=flat.dtype
             )
-        flat, grad, views = flatten_parameters(student)
         # rebuild after flattening so the functional view reads the flat storage
         self.mlp = FunctionalMLP.from_module(student)
         self.grads = [
@@ -169,7 +170,7 @@ class MLPTrainer:
         s, inputs = self.mlp.forward(z)
         diff = s - t
         if self._w is not None:  # k outputs: per-sample weights times output weights
-            weights = weights.reshape(-1, 1) * self._w.to(diff.device)
+            weights = weights.reshape(-1, 1) * self._w
         if self.loss == "squared":  # d/ds of sum(w * (s - t)^2)
             g = (2.0 * weights) * diff
         else:  # d/ds of sum(w * log cosh(s - t))
@@ -220,7 +221,7 @@ class _NumpyMLPStep:
         self.opt.numpy_moments()
         self.flat, self.grad = trainer.flat.numpy(), trainer.grad.numpy()
         self.logcosh = trainer.loss == "logcosh"
-        self.w = None if trainer._w is None else trainer._w.numpy().astype(np.float32)
+        self.w = None if trainer._w is None else trainer._w.numpy()
         self._work = (np.empty_like(self.flat), np.empty_like(self.flat))
 
     def forward(self, z):

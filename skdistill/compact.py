@@ -353,10 +353,10 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
 
         if not X.flags.writeable:  # torch warns on read-only arrays (pandas views)
             X = X.copy()
+        from .students import as_outputs
+
         with torch.no_grad():
-            out = self.module_(torch.as_tensor(X)).numpy()
-        k = self.n_outputs
-        return out.reshape(-1) if k == 1 else out.reshape(len(X), k)
+            return as_outputs(self.module_(torch.as_tensor(X)), self.n_outputs).numpy()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

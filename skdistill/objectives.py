@@ -38,6 +38,7 @@ __all__ = [
     "mixed_weights",
     "output_mean",
     "check_output_weights",
+    "resolve_output_weights",
 ]
 
 
@@ -76,6 +77,15 @@ def check_output_weights(output_weights, n_outputs=None):
             f"{output_weights!r}."
         )
     return torch.as_tensor(w / w.sum(), dtype=torch.float32)
+
+
+def resolve_output_weights(output_weights, n_outputs):
+    """``output_weights`` (a tensor summing to 1), or the uniform ``1 / n_outputs``
+    each when None: the weights :func:`output_mean` applies, written out for the
+    closed-form gradients and the per-output validation RMSE."""
+    if output_weights is not None:
+        return output_weights
+    return torch.full((n_outputs,), 1.0 / n_outputs)
 
 
 def student_loss(t, s, output_weights=None):
@@ -256,11 +266,8 @@ class Objective:
         totals = [None, None, None]
         w = None
         if t.ndim == 2:  # d/dt and d/ds of the weighted mean over outputs
-            w = self.output_weights
-            w = (
-                torch.full((t.shape[1],), 1.0 / t.shape[1])
-                if w is None else w
-            ).to(t.dtype).to(t.device)
+            w = resolve_output_weights(self.output_weights, t.shape[1])
+            w = w.to(device=t.device, dtype=t.dtype)
         for term in self.terms:
             for i, g in enumerate(term.grad(t, s, x, scale)):
                 if g is not None:

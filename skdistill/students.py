@@ -13,7 +13,13 @@ from torch import nn
 from ._activations import to_module
 
 __all__ = ["MLP", "RBFNet", "ScaledStudent", "OutputStack", "build_student",
-           "stack_students"]
+           "stack_students", "as_outputs"]
+
+
+def as_outputs(out, n_outputs):
+    """A student's (or teacher's) output in the labels' shape: (n,) for one
+    output, (n, n_outputs) for several (tensors and NumPy arrays alike)."""
+    return out.reshape(-1) if n_outputs == 1 else out.reshape(-1, n_outputs)
 
 
 class MLP(nn.Sequential):

@@ -9,6 +9,7 @@ import torch
 from sklearn.base import BaseEstimator, clone
 
 from ..objectives import direct_objective, diversity_objective, standardize_objective
+from ..students import as_outputs
 
 __all__ = [
     "Sampler",
@@ -60,11 +61,15 @@ class DistillProblem:
     n_outputs: int = 1
     output_weights: object = None
 
+    @property
+    def label_shape(self):
+        """The shape of one row's labels: ``()`` for one output, ``(k,)``."""
+        return () if self.n_outputs == 1 else (self.n_outputs,)
+
     def student_output(self, z):
         """The student core's output on ``z`` in the labels' shape: (n,) for one
         output, (n, k) for k (through autograd: differentiable)."""
-        out = self.student(z)
-        return out.reshape(-1) if self.n_outputs == 1 else out.reshape(-1, self.n_outputs)
+        return as_outputs(self.student(z), self.n_outputs)
 
     @property
     def y_loc(self):
