@@ -25,8 +25,9 @@ from .objectives import check_output_weights
 from .samplers import DirectSampler, DistillProblem, Sampler, resolve_sampler
 from .students import ScaledStudent, as_outputs, check_student_outputs, stack_students
 from .students_cnn import build_image_student
-from .teachers import StandardizedTeacher, TeacherError, as_teacher
+from .teachers import SklearnTeacher, StandardizedTeacher, TeacherError, as_teacher
 from .teachers._frame import fitted_names, frame_teacher
+from .teachers._leaves import leaf_cells_or_none, teacher_leaves
 
 __all__ = ["DataFreeDistillRegressor"]
 
@@ -237,11 +238,20 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
     pool_patience : int, default=5
         Epochs without improvement before the pool regime buys the next round
         (or, after the last, halves ``lr``).
-    draws : {"random", "sobol", "lhs"}, default="random"
-        How the training rows are drawn from the input spec: independent draws,
-        or space-filling points of :mod:`scipy.stats.qmc` (scrambled Sobol, Latin
-        hypercube) mapped through the spec the same way (inverse normal CDF for
-        Gaussian features). The validation set is always drawn at random.
+    draws : {"auto", "random", "sobol", "lhs", "leaves"}, default="auto"
+        How the training rows are drawn from the input spec: ``"random"``,
+        independent draws; ``"sobol"``, ``"lhs"``, space-filling points of
+        :mod:`scipy.stats.qmc` (scrambled Sobol, Latin hypercube) mapped through
+        the spec the same way (inverse normal CDF for Gaussian features); the
+        validation set is drawn at random for these. ``"leaves"`` (a grey box,
+        for scikit-learn trees, forests and gradient boosting): a leaf of the
+        teacher drawn by its share of the teacher's training rows, then the spec
+        restricted to the leaf's box, so that rows go where the teacher was
+        fitted rather than where the spec alone puts its mass; the validation set
+        is drawn the same way, and the spec must have independent numeric
+        features. ``"auto"`` is ``"leaves"`` where it applies and ``"random"``
+        elsewhere (``draws_`` tells which); see the black-box guide for the
+        figures.
     max_teacher_queries : int, default=None
         Budget of rows sent to the teacher, validation labels included. Training
         stops before an epoch that would exceed it, keeping the best student so far;
@@ -340,6 +350,9 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         With ``outputs="separate"``: the fitted one-output estimator of each
         output (``history_``, ``student_`` and the other fitted attributes here
         are those of the first).
+    draws_ : str
+        How the rows were drawn: ``draws`` with ``"auto"`` resolved
+        (``"leaves"`` or ``"random"``).
     stop_reason_ : str
         Why training stopped: ``"max_epochs"``, ``"max_teacher_queries"``,
         ``"early_stopping"`` (:class:`~skdistill.callbacks.EarlyStopping`), ``"converged"``
@@ -387,7 +400,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "regenerate": [StrOptions({"epoch", "batch"})],
         "regime": [StrOptions({"auto", "stream", "pool"})],
-        "draws": [StrOptions({"random", "sobol", "lhs"})],
+        "draws": [StrOptions({"auto", "random", "sobol", "lhs", "leaves"})],
         "pool_rounds": [Interval(Integral, 1, None, closed="left")],
         "pool_patience": [Interval(Integral, 1, None, closed="left")],
         "max_teacher_queries": [Interval(Integral, 1, None, closed="left"), None],
@@ -427,7 +440,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         regime="auto",
         pool_rounds=4,
         pool_patience=5,
-        draws="random",
+        draws="auto",
         optimizer="auto",
         target_range=None,
         epsilon=0.05,
@@ -704,6 +717,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         )
         state, resumed_from = self._state_to_resume(fingerprint)
         space = StandardizedSpace(spec, device=device)
+        self.draws_ = self._resolve_draws(space, d)
         generator = torch.Generator()  # seeded below, or its state restored
         # every row sent to the teacher from here on goes through the view
         view = StandardizedTeacher(teacher, space, output=self._output_index())
@@ -758,7 +772,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             batch_size=self.batch_size,
             batches_per_epoch=self.batches_per_epoch,
             regenerate=self.regenerate,
-            draws=self.draws,
+            draws=self.draws_,
             validation=(z_sel, t_sel),
             constants={
                 "fingerprint": fingerprint,
@@ -859,7 +873,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         for key in ("teacher_", "sampler_", "callbacks_", "input_spec_",
                     "n_features_in_", "history_", "n_iter_", "stop_reason_",
                     "best_epoch_", "best_score_", "teacher_error_",
-                    "feature_names_in_"):
+                    "feature_names_in_", "draws_"):
             if hasattr(first, key):
                 setattr(self, key, getattr(first, key))
         self.estimators_ = subs
@@ -928,13 +942,33 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             callbacks.append(ProgressBar())
         return callbacks
 
+    def _resolve_draws(self, space, d):
+        """``draws``, with ``"auto"`` resolved: ``"leaves"`` for a scikit-learn
+        tree teacher on a spec of independent numeric features, else
+        ``"random"``. Gives the space the teacher's leaves when they are used."""
+        teacher = self.teacher
+        if isinstance(teacher, SklearnTeacher):
+            teacher = teacher.estimator
+        if self.draws == "auto":
+            cells = leaf_cells_or_none(teacher, d) if space.accepts_leaves else None
+            if cells is None:
+                return "random"
+        elif self.draws == "leaves":
+            cells = teacher_leaves(teacher, d)
+        else:
+            return self.draws
+        space.set_leaves(cells)
+        return "leaves"
+
     def _label_validation(self, view, generator, validation_data, d):
         """The synthetic validation set, labelled once through ``view``: it fixes
         the target scale (set on ``view``) and is the first check of the teacher's
         answers (shape, NaN/inf, exceptions). Returns the selection set
         (``validation_data`` when given)."""
         space = view.space
-        z_val = space.draw(self.n_validation, generator)
+        # the distribution trained on: leaves when drawn from them, else the spec
+        z_val = space.draw(self.n_validation, generator,
+                           "leaves" if self.draws_ == "leaves" else "random")
         try:
             t_val_raw = view.predict(space.to_raw(z_val).cpu().double().numpy())
         except TeacherError as exc:

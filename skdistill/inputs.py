@@ -746,6 +746,58 @@ class StandardizedSpace:
         self.bounded = bool(np.isfinite(low).any() or np.isfinite(high).any())
         self.raw_low, self.raw_high = t(spec.low), t(spec.high)
 
+    @property
+    def accepts_leaves(self):
+        """Whether :meth:`set_leaves` works: independent continuous features."""
+        return self.kind != "dirichlet" and self.chol is None
+
+    def set_leaves(self, cells):
+        """Keep a tree teacher's leaves (:class:`~skdistill.teachers.LeafCells`,
+        in raw units) for ``draw(..., method="leaves")``.
+
+        Needs a spec of independent continuous features (Gaussian, bounded or
+        unbounded): the draws restrict each feature's distribution to a box."""
+        if not self.accepts_leaves:
+            raise ValueError(
+                "draws='leaves' restricts each feature of the spec to a leaf's box; "
+                "it needs independent features, not "
+                + ("a simplex." if self.kind == "dirichlet" else "correlated ones.")
+                + " Use draws='random'."
+            )
+        dev = self.loc.device
+        loc, scale = self.loc.double().cpu().numpy(), self.scale.double().cpu().numpy()
+        # standardized boxes; float32 keeps large forests small (inf stays inf)
+        self.leaf_lo = torch.as_tensor((cells.lo - loc) / scale, dtype=torch.float32,
+                                       device=dev)
+        self.leaf_hi = torch.as_tensor((cells.hi - loc) / scale, dtype=torch.float32,
+                                       device=dev)
+        self.leaf_weight = torch.as_tensor(cells.weight, dtype=torch.float64)
+
+    def _draw_leaves(self, n, generator):
+        """A leaf by its share of the teacher's training rows, then the spec's
+        distribution restricted to its box (inverse-CDF draws between the box's
+        CDF values; a box outside the spec's bounds gives the nearest bound)."""
+        if getattr(self, "leaf_lo", None) is None:
+            raise ValueError("draws='leaves' needs the teacher's leaves: "
+                             "call set_leaves first.")
+        k = torch.multinomial(self.leaf_weight, n, replacement=True,
+                              generator=generator)
+        u = torch.rand(n, self.n_features, generator=generator, dtype=torch.float64)
+        k, u = k.to(self.loc.device), u.to(self.loc.device)
+        lo, hi = self.leaf_lo[k].double(), self.leaf_hi[k].double()
+        if self.kind == "uniform":
+            low, high = self.low.double(), self.high.double()
+            a = torch.clamp(lo, low, high)
+            b = torch.clamp(hi, low, high)
+            return (a + u * (b - a)).to(self.loc.dtype)
+        m, s = (0.0, 1.0) if self.kind != "gaussian" else (
+            self.draw_loc.double(), self.draw_scale.double())
+        a = torch.special.ndtr((lo - m) / s)
+        b = torch.special.ndtr((hi - m) / s)
+        p = torch.clamp(a + u * (b - a), 1e-12, 1 - 1e-12)
+        z = m + s * torch.special.ndtri(p)
+        return self.project(z.to(self.loc.dtype))
+
     def draw(self, n, generator, method="random"):
         """``n`` standardized samples drawn with the torch ``generator``.
 
@@ -754,9 +806,13 @@ class StandardizedSpace:
         from ``generator``: space-filling uniforms mapped through the spec as the
         random draws are (the inverse normal CDF for Gaussian and unbounded
         features, exponentials normalized onto the simplex for compositions).
+        ``"leaves"``: the spec restricted to a leaf of a tree teacher, the leaf
+        drawn by its share of the teacher's training rows (:meth:`set_leaves`).
         """
         d = self.n_features
         dev, dt = self.loc.device, self.loc.dtype
+        if method == "leaves":
+            return self._draw_leaves(n, generator)
         if method == "random":
             if self.kind == "uniform":
                 u = torch.rand(n, d, generator=generator, dtype=dt).to(dev)
@@ -850,6 +906,15 @@ class TabularSpace(StandardizedSpace):
         self.chol = (None if spec.correlation is None
                      else np.linalg.cholesky(spec.correlation))
 
+    accepts_leaves = False
+
+    def set_leaves(self, cells):
+        raise ValueError(
+            "draws='leaves' is for specs of numeric features; this spec has "
+            "column kinds (integer, categorical or constant columns). Use "
+            "draws='random', 'sobol' or 'lhs'."
+        )
+
     def draw(self, n, generator, method="random"):
         """``n`` encoded, standardized rows drawn with the torch ``generator``:
         uniforms (``method``: "random", "sobol" or "lhs"), one per column,
@@ -915,7 +980,7 @@ def _image_rows(X, shape=None, infer=True):
     return X.reshape(X.shape[0], -1), found
 
 
-DRAW_METHODS = ("random", "sobol", "lhs")
+DRAW_METHODS = ("random", "sobol", "lhs")  # and "leaves", for tree teachers
 
 
 def _qmc_uniforms(method, n, d, generator):

@@ -42,3 +42,21 @@ def test_oracle_and_the_figure_of_fidelity_against_rows(tmp_path):
     cache = json.loads(out.read_text())
     assert {cell["rows"] for cell in cache.values()} == {5000}  # the training inputs
     assert fig.stat().st_size > 1000
+
+
+@requires_datasets()
+def test_the_ceiling_gives_each_cell_its_target(tmp_path, capsys):
+    out = tmp_path / "bb.json"
+    argv = ["blackbox", "--quick", "--teachers", "knn", "--data-dir", str(DATA_DIR),
+            "--out", str(out), "--methods", "byhand,ceiling", "--ceiling-rows", "6000"]
+    assert main(argv) == 0
+    cache = json.loads(out.read_text())
+    ceiling, byhand = cache["cpusmall/knn/6000/ceiling/0"], cache["cpusmall/knn/5000/byhand/0"]
+    assert ceiling["rows"] == 6000
+    target = max(0.8 * byhand["fidelity"], 1.05 * ceiling["fidelity"])
+    row = next(line for line in capsys.readouterr().out.splitlines()
+               if line.startswith("| cpusmall | knn | 5000 | byhand"))
+    cols = [c.strip() for c in row.strip("|").split("|")]
+    assert float(cols[9]) == round(target, 4)
+    # by hand is its own baseline: it meets max(0.8 x itself, ...) only via the ceiling
+    assert cols[10] == ("yes" if byhand["fidelity"] <= target else "no")

@@ -4,12 +4,17 @@ baseline, at equal teacher rows.
 The by-hand baseline is what a user writes in ten lines: draw ``N`` rows from the
 input spec (N(0, I) on the paper's standardized split), label them with the
 teacher, fit ``MLPRegressor((50,), "tanh", early_stopping=True, max_iter=200)``.
-Against it, at the same ``N`` (validation labels included): skdistill's stream
-regime (Algorithm 1 with random draws, ``max_epochs`` set to spend the budget) and
-the pool regime, with plain or Sobol draws (``pool-sobol``) or with half of its
-rows from differential evolution (``pool-de``); for context ``oracle``, the by-hand
-recipe on the real training inputs labelled by the teacher. ``--plot`` draws
-fidelity against teacher rows from the cached cells. Reports fidelity RMSE to the teacher on the real test inputs
+Against it, at the same ``N`` (validation labels included): skdistill's defaults
+(``default``), its stream regime (Algorithm 1 with random draws, ``max_epochs`` set
+to spend the budget) and the pool regime, with plain or Sobol draws
+(``pool-sobol``), draws from the teacher's leaves (``pool-leaves``, trees only) or
+with half of its rows from differential evolution (``pool-de``); for context
+``oracle``, the by-hand
+recipe on the real training inputs labelled by the teacher, and ``ceiling``, the
+by-hand baseline with 2M rows (seed 0 only, whatever ``--seeds`` says): with both,
+each cell reports the issue's target, max(0.8 x by hand, 1.05 x ceiling), and
+whether the method meets it. ``--plot`` draws fidelity against teacher rows from
+the cached cells. Reports fidelity RMSE to the teacher on the real test inputs
 (standardized target units), test RMSE, teacher rows and wall time, averaged over
 seeds. Finished cells are cached in ``--out`` (JSON), so an interrupted run resumes.
 """
@@ -25,10 +30,15 @@ import numpy as np
 from ._data import load_dataset, machine_info, paper_split, rmse
 
 TEACHERS = ("hgb", "rf", "svr", "knn")
-METHODS = ("byhand", "stream", "pool", "pool-sobol", "pool-de")
+TREE_TEACHERS = ("hgb", "rf")  # those with leaves to draw from
+METHODS = ("byhand", "stream", "pool", "pool-sobol", "pool-de", "pool-leaves",
+           "default")
 # context, not a contender: the by-hand recipe on the real training inputs labelled
 # by the teacher (the distance no data-free method can be asked to close)
-EXTRA_METHODS = ("oracle",)
+EXTRA_METHODS = ("oracle", "ceiling")
+# the spec ceiling: the by-hand recipe on this many draws, about the best that plain
+# draws from the spec give this student (computed once per teacher and dataset)
+CEILING_ROWS = 2_000_000
 
 
 def add_parser(sub):
@@ -42,6 +52,8 @@ def add_parser(sub):
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--methods", default=",".join(METHODS),
                    help=f"of {','.join(METHODS + EXTRA_METHODS)}")
+    p.add_argument("--ceiling-rows", type=int, default=CEILING_ROWS,
+                   help="draws of the spec ceiling (method 'ceiling')")
     p.add_argument("--out", default="bench_blackbox.json",
                    help="JSON cache of finished cells (resume)")
     p.add_argument("--quick", action="store_true",
@@ -96,15 +108,21 @@ def oracle(teacher, X_train, seed):
 
 
 def distil(teacher, d, n, seed, method):
-    """skdistill at ``n`` teacher rows: ``method`` is a regime, with ``-sobol``
-    for scrambled Sobol draws, ``-de`` for half of each round's rows from the
-    direct sampler's differential evolution."""
+    """skdistill at ``n`` teacher rows: ``method`` is ``"default"`` (every
+    parameter at its default but the student's 50 units and the budget) or a
+    regime with plain draws, with ``-sobol`` for scrambled Sobol draws,
+    ``-leaves`` for draws from the teacher's leaves, ``-de`` for half of each
+    round's rows from the direct sampler's differential evolution."""
     from skdistill import DataFreeDistillRegressor
 
+    if method == "default":
+        est = DataFreeDistillRegressor(teacher, student=(50,), max_teacher_queries=n,
+                                       random_state=seed).fit(bounds=None)
+        return est, est.n_teacher_queries_
     regime, _, option = method.partition("-")
     params = dict(student=(50,), sampler="direct" if option == "de" else "random",
                   max_teacher_queries=n, random_state=seed, regime=regime,
-                  draws="sobol" if option == "sobol" else "random")
+                  draws=option if option in ("sobol", "leaves") else "random")
     if regime == "stream":  # spend the budget: 1000 rows an epoch after validation
         params["max_epochs"] = max(1, (n - 1000) // 1000)
     est = DataFreeDistillRegressor(teacher, **params).fit(bounds=None)
@@ -119,6 +137,8 @@ def run_cell(dataset, teacher_name, budget, seed, method, data_dir):
     t0 = time.perf_counter()
     if method == "byhand":
         model, rows = by_hand(teacher, X.shape[1], budget, seed)
+    elif method == "ceiling":  # budget = the ceiling's rows
+        model, rows = by_hand(teacher, X.shape[1], budget, seed)
     elif method == "oracle":
         model, rows = oracle(teacher, X_tr, seed)
     else:
@@ -127,6 +147,12 @@ def run_cell(dataset, teacher_name, budget, seed, method, data_dir):
     pred = model.predict(X_te)
     return {"fidelity": rmse(pred, t_te), "test": rmse(pred, y_te), "rows": int(rows),
             "wall": wall, "teacher_test": rmse(t_te, y_te)}
+
+
+def issue_target(by_hand_fidelity, ceiling_fidelity):
+    """The fidelity a default must reach in a cell: max(0.8 x by hand at the same
+    rows, 1.05 x the spec ceiling); it must also take at most 2 x by hand's wall."""
+    return max(0.8 * by_hand_fidelity, 1.05 * ceiling_fidelity)
 
 
 def run(args):
@@ -146,39 +172,62 @@ def run(args):
           "tanh; fidelity = RMSE to the teacher on the real test rows")
     print(f"# machine: {machine_info()}")
     print("| dataset | teacher | budget | method | rows | fidelity RMSE | test RMSE |"
-          " wall (s) | fidelity / by hand |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          " wall (s) | fidelity / by hand | target | met | wall / by hand |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+    def cell(dataset, teacher_name, budget, method, seed):
+        key = f"{dataset}/{teacher_name}/{budget}/{method}/{seed}"
+        if key not in cache:
+            cache[key] = run_cell(dataset, teacher_name, budget, seed, method,
+                                  args.data_dir)
+            with open(args.out, "w") as f:
+                json.dump(cache, f, indent=1)
+        return cache[key]
+
     for dataset in datasets:
         for teacher_name in teachers:
+            ceiling = (cell(dataset, teacher_name, args.ceiling_rows, "ceiling", 0)
+                       if "ceiling" in methods else None)
+            if ceiling is not None:
+                print(f"| {dataset} | {teacher_name} | - | ceiling | "
+                      f"{ceiling['rows']} | {ceiling['fidelity']:.4f} | "
+                      f"{ceiling['test']:.4f} | {ceiling['wall']:.1f} | | | | |",
+                      flush=True)
             for budget in budgets:
                 cells = {}
                 for method in methods:
-                    runs = []
-                    for seed in seeds:
-                        key = f"{dataset}/{teacher_name}/{budget}/{method}/{seed}"
-                        if key not in cache:
-                            cache[key] = run_cell(dataset, teacher_name, budget, seed,
-                                                  method, args.data_dir)
-                            with open(args.out, "w") as f:
-                                json.dump(cache, f, indent=1)
-                        runs.append(cache[key])
+                    if method == "ceiling" or (
+                            method == "pool-leaves" and teacher_name not in TREE_TEACHERS):
+                        continue
+                    runs = [cell(dataset, teacher_name, budget, method, seed)
+                            for seed in seeds]
                     cells[method] = {k: float(np.mean([r[k] for r in runs]))
                                      for k in runs[0]}
-                base = cells.get("byhand", {}).get("fidelity")
+                base = cells.get("byhand")
                 for method, c in cells.items():
-                    ratio = f"{c['fidelity'] / base:.2f}" if base else ""
+                    ratio = target = met = wall = ""
+                    if base:
+                        ratio = f"{c['fidelity'] / base['fidelity']:.2f}"
+                        wall = f"{c['wall'] / base['wall']:.2f}"
+                        if ceiling is not None and method != "oracle":
+                            t = issue_target(base["fidelity"], ceiling["fidelity"])
+                            target = f"{t:.4f}"
+                            ok = c["fidelity"] <= t and c["wall"] <= 2 * base["wall"]
+                            met = "yes" if ok else "no"
                     print(f"| {dataset} | {teacher_name} | {budget} | {method} | "
                           f"{c['rows']:.0f} | {c['fidelity']:.4f} | {c['test']:.4f} | "
-                          f"{c['wall']:.1f} | {ratio} |", flush=True)
+                          f"{c['wall']:.1f} | {ratio} | {target} | {met} | {wall} |",
+                          flush=True)
     print(f"\nseeds {seeds}; cache {args.out}")
     if args.plot:
         plot_fidelity_vs_rows(cache, datasets, teachers, budgets, seeds, methods,
-                              args.plot)
+                              args.plot, args.ceiling_rows)
         print(f"figure: {args.plot}")
     return 0
 
 
-def plot_fidelity_vs_rows(cache, datasets, teachers, budgets, seeds, methods, path):
+def plot_fidelity_vs_rows(cache, datasets, teachers, budgets, seeds, methods, path,
+                          ceiling_rows=CEILING_ROWS):
     """One panel per dataset and teacher: mean fidelity RMSE of each method against
     the teacher rows it had (log scale), from the cached cells; the oracle as a
     horizontal line."""
@@ -191,7 +240,13 @@ def plot_fidelity_vs_rows(cache, datasets, teachers, budgets, seeds, methods, pa
     fig, axes = plt.subplots(1, len(pairs), figsize=(3.2 * len(pairs), 3.2),
                              squeeze=False, layout="constrained")
     for ax, (dataset, teacher) in zip(axes[0], pairs):
+        ceiling = cache.get(f"{dataset}/{teacher}/{ceiling_rows}/ceiling/0")
+        if ceiling is not None:
+            ax.axhline(ceiling["fidelity"], color="0.5", ls="--", lw=1,
+                       label=f"spec ceiling (by hand, {ceiling_rows:,} rows)")
         for method in methods:
+            if method == "ceiling":
+                continue
             xs, ys = [], []
             for budget in budgets:
                 runs = [cache.get(f"{dataset}/{teacher}/{budget}/{method}/{s}")

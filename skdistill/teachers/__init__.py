@@ -11,6 +11,7 @@ from ._base import Teacher, TeacherError
 from ._blackbox import CallableTeacher, SklearnTeacher
 from ._dispatch import as_teacher, register_teacher
 from ._http import RemoteTeacher
+from ._leaves import LeafCells, teacher_leaves
 from ._standardized import StandardizedTeacher
 from ._torch import SkorchTeacher, TorchTeacher
 from ._translate import TranslatedTeacher, translate_sklearn
@@ -26,6 +27,8 @@ __all__ = [
     "SklearnTeacher",
     "CallableTeacher",
     "RemoteTeacher",
+    "LeafCells",
+    "teacher_leaves",
     "TranslatedTeacher",
     "translate_sklearn",
 ]
