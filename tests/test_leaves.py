@@ -165,3 +165,18 @@ def test_auto_reads_the_leaves_of_trees_and_draws_at_random_elsewhere():
     assert DataFreeDistillRegressor(tree, **kw).fit(input_spec=corr).draws_ == "random"
     assert DataFreeDistillRegressor(tree, draws="sobol", **kw).fit(
         bounds=None).draws_ == "sobol"
+
+
+def test_large_ensembles_keep_a_sample_of_each_tree_s_leaves(monkeypatch):
+    from skdistill.teachers import _leaves
+
+    X, y = _data()
+    forest = RandomForestRegressor(4, min_samples_leaf=5, random_state=0).fit(X, y)
+    full = teacher_leaves(forest, 3)
+    monkeypatch.setattr(_leaves, "MAX_LEAF_ENTRIES", 3 * 40)  # 40 leaves in all
+    cells = teacher_leaves(forest, 3)
+    assert len(cells) == 40 < len(full)
+    assert cells.weight.sum() == pytest.approx(1.0)
+    # every kept box is one of the forest's
+    pairs = {tuple(np.r_[lo, hi]) for lo, hi in zip(full.lo, full.hi)}
+    assert all(tuple(np.r_[lo, hi]) in pairs for lo, hi in zip(cells.lo, cells.hi))

@@ -89,25 +89,25 @@ def _sklearn_trees(teacher):
 
 
 def _tree_leaves(left, right, feature, threshold, is_leaf, count, d):
-    """Boxes and training counts of one tree's leaves (an explicit stack: deep
-    forests are deeper than Python's recursion limit)."""
-    los, his, counts = [], [], []
-    stack = [(0, np.full(d, -np.inf), np.full(d, np.inf))]
-    while stack:
-        i, lo, hi = stack.pop()
-        if is_leaf[i]:
-            los.append(lo)
-            his.append(hi)
-            counts.append(count[i])
-            continue
-        f, v = int(feature[i]), float(threshold[i])
-        hi_left = hi.copy()
-        hi_left[f] = min(hi[f], v)
-        lo_right = lo.copy()
-        lo_right[f] = max(lo[f], v)
-        stack.append((int(left[i]), lo, hi_left))
-        stack.append((int(right[i]), lo_right, hi))
-    return np.array(los), np.array(his), np.asarray(counts, dtype=float)
+    """Boxes and training counts of one tree's leaves, one depth level at a time
+    (vectorized: a forest of deep trees has hundreds of thousands of nodes)."""
+    n = len(left)
+    lo, hi = np.full((n, d), -np.inf), np.full((n, d), np.inf)
+    frontier = np.zeros(1, dtype=np.intp)
+    while frontier.size:
+        inner = frontier[~is_leaf[frontier]]
+        if not inner.size:
+            break
+        f, v = feature[inner].astype(np.intp), threshold[inner].astype(np.float64)
+        left_i, right_i = left[inner].astype(np.intp), right[inner].astype(np.intp)
+        for child in (left_i, right_i):
+            lo[child], hi[child] = lo[inner], hi[inner]
+        # scikit-learn sends x <= threshold left
+        hi[left_i, f] = np.minimum(hi[inner, f], v)
+        lo[right_i, f] = np.maximum(lo[inner, f], v)
+        frontier = np.concatenate([left_i, right_i])
+    leaves = np.flatnonzero(is_leaf)
+    return lo[leaves], hi[leaves], np.asarray(count, dtype=float)[leaves]
 
 
 def leaf_cells_or_none(teacher, n_features):
@@ -123,10 +123,10 @@ def teacher_leaves(teacher, n_features, random_state=0):
     """The :class:`LeafCells` of a fitted scikit-learn tree teacher.
 
     Raises ``TypeError`` for other teachers, with the list of those supported.
-    Ensembles with more than ``MAX_LEAF_ENTRIES`` leaves x features keep a sample
-    of their leaves drawn with replacement by weight (``random_state``, fixed by
-    default so that every fit on a teacher sees the same boxes), each kept leaf
-    then weighing alike: the same mixture, on fewer boxes.
+    Ensembles with more than ``MAX_LEAF_ENTRIES`` leaves x features keep, in every
+    tree, a sample of its leaves drawn with replacement by count (``random_state``,
+    fixed by default so that every fit on a teacher sees the same boxes), each kept
+    leaf then weighing alike: the same mixture, on fewer boxes.
     """
     trees = _sklearn_trees(teacher)
     if trees is None:
@@ -137,17 +137,22 @@ def teacher_leaves(teacher, n_features, random_state=0):
             f"HistGradientBoostingRegressor); got {type(teacher).__name__}. Use "
             "draws='random', 'sobol' or 'lhs'."
         )
+    # leaves kept per tree: all, or for ensembles beyond the cap a sample drawn
+    # with replacement by count (each kept leaf weighing alike within its tree)
+    n_leaves = sum(int(np.count_nonzero(tree[4])) for tree in trees)
+    cap = max(len(trees), MAX_LEAF_ENTRIES // max(1, n_features))
+    per_tree = None if n_leaves <= cap else cap // len(trees)
+    rng = np.random.default_rng(random_state)
     los, his, weights = [], [], []
     for tree in trees:
         lo, hi, counts = _tree_leaves(*tree, d=n_features)
+        share = counts / counts.sum()
+        if per_tree is not None and len(share) > per_tree:
+            keep = rng.choice(len(share), per_tree, replace=True, p=share)
+            lo, hi, share = lo[keep], hi[keep], np.full(per_tree, 1.0 / per_tree)
         los.append(lo)
         his.append(hi)
-        weights.append(counts / counts.sum() / len(trees))
-    lo, hi, weight = np.concatenate(los), np.concatenate(his), np.concatenate(weights)
-    cap = max(1, MAX_LEAF_ENTRIES // max(1, n_features))
-    if len(weight) > cap:
-        rng = np.random.default_rng(random_state)
-        keep = rng.choice(len(weight), cap, replace=True, p=weight)
-        lo, hi, weight = lo[keep], hi[keep], np.ones(cap)
-    return LeafCells(lo.astype(np.float64), hi.astype(np.float64),
-                     weight / weight.sum())
+        weights.append(share / len(trees))
+    weight = np.concatenate(weights)
+    lo, hi = np.concatenate(los), np.concatenate(his)
+    return LeafCells(lo, hi, weight / weight.sum())
