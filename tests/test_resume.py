@@ -180,7 +180,7 @@ def test_warm_start_refuses_changed_parameters_and_inputs():
     with pytest.raises(ValueError, match="warm_start=True continues the previous fit, "
                                          "but lr, student changed since"):
         est.set_params(warm_start=True, lr=0.1, student=(4,)).fit(bounds=BOUNDS)
-    est.set_params(lr=1e-3, student=(8,))
+    est.set_params(lr="auto", student=(8,))
     with pytest.raises(ValueError, match=r"but input description \(X, bounds or "):
         est.fit(X=np.random.default_rng(0).normal(size=(20, 3)))
     with pytest.raises(ValueError, match="but teacher changed since"):
