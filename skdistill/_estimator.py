@@ -34,11 +34,11 @@ __all__ = ["DataFreeDistillRegressor"]
 _INT32_MAX = np.iinfo(np.int32).max
 # lr="auto": the paper's 1e-3, scaled up by sqrt(_POOL_LR_ROWS / budget) for pool
 # budgets (validation included) below _POOL_LR_ROWS, at most by sqrt(5) (the factor
-# at 20k rows). Measured
-# on the blackbox bench (12 teacher x dataset pairs, 3 seeds): at 20k rows the
-# larger step lowered the fidelity RMSE in 9 of 12 pairs (kNN on compactiv 0.323 ->
-# 0.252) and raised it by at most 3.5% in the others; at 100k rows 3e-3 was worse
-# for both tree teachers on cpusmall (HGB 0.138 -> 0.159), so 1e-3 stays there.
+# at 20k rows). Measured on the blackbox bench (12 teacher x dataset pairs, 3
+# seeds): at 20k rows the larger step lowered the fidelity RMSE in 9 of 12 pairs
+# (kNN on compactiv 0.323 -> 0.252) and raised it by at most 3.5% in the others; at
+# 100k rows 3e-3 was worse for both tree teachers on cpusmall (HGB 0.138 -> 0.159),
+# so 1e-3 stays there.
 _BASE_LR = 1e-3
 _POOL_LR_ROWS = 100_000
 _POOL_LR_MAX_FACTOR = 5**0.5
@@ -758,8 +758,9 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         student = student.to(device)
         check_student_outputs(student, d, k)
         regime = self._regime(view)
+        pool_rows = self._pool_rows() if regime == "pool" else None
         # the paper's RMSprop for the stream; Adam converges further on a pool
-        trainer = make_trainer(student, self._resolve_lr(regime), self.weight_decay,
+        trainer = make_trainer(student, self._resolve_lr(pool_rows), self.weight_decay,
                                self.loss,
                                optimizer="adam" if regime == "pool" else "rmsprop",
                                n_outputs=k, output_weights=output_weights)
@@ -774,7 +775,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         if regime == "pool":
             loop_cls = PoolLoop
             extra = dict(
-                rows=self._pool_rows(),
+                rows=pool_rows,
                 n_rounds=self.pool_rounds,
                 patience=self.pool_patience,
             )
@@ -909,13 +910,14 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             return self.regime
         return "stream" if view.differentiable else "pool"
 
-    def _resolve_lr(self, regime):
-        """``lr``, with ``"auto"`` resolved for ``regime`` (see ``lr``)."""
+    def _resolve_lr(self, pool_rows):
+        """``lr``, with ``"auto"`` resolved (see ``lr``) for the pool regime's
+        ``pool_rows`` (None in the stream regime)."""
         if self.lr != "auto":
             return self.lr
-        if regime != "pool":
+        if pool_rows is None:
             return _BASE_LR
-        ratio = _POOL_LR_ROWS / (self._pool_rows() + self.n_validation)
+        ratio = _POOL_LR_ROWS / (pool_rows + self.n_validation)
         return _BASE_LR * min(_POOL_LR_MAX_FACTOR, max(1.0, ratio**0.5))
 
     def _pool_rows(self):

@@ -745,6 +745,8 @@ class StandardizedSpace:
         self.low, self.high = t(low), t(high)
         self.bounded = bool(np.isfinite(low).any() or np.isfinite(high).any())
         self.raw_low, self.raw_high = t(spec.low), t(spec.high)
+        # a tree teacher's leaves, for draw(..., "leaves") (see set_leaves)
+        self.leaf_lo = self.leaf_hi = self.leaf_weight = None
 
     @property
     def accepts_leaves(self):
@@ -777,7 +779,7 @@ class StandardizedSpace:
         """A leaf by its share of the teacher's training rows, then the spec's
         distribution restricted to its box (inverse-CDF draws between the box's
         CDF values; a box outside the spec's bounds gives the nearest bound)."""
-        if getattr(self, "leaf_lo", None) is None:
+        if self.leaf_lo is None:
             raise ValueError("draws='leaves' needs the teacher's leaves: "
                              "call set_leaves first.")
         k = torch.multinomial(self.leaf_weight, n, replacement=True,

@@ -17,7 +17,13 @@ __all__ = [
     "train_mlp_teacher",
     "machine_info",
     "JsonCache",
+    "CEILING_ROWS",
+    "issue_target",
 ]
+
+# the spec ceiling of the black-box and tabular benches: the by-hand baseline on
+# this many draws, about the best that plain draws from a spec give a student
+CEILING_ROWS = 2_000_000
 
 
 def data_dir(path=None):
@@ -116,3 +122,13 @@ class JsonCache(dict):
 
         with open(self.path, "w") as f:
             json.dump(self, f, indent=1)
+
+
+def issue_target(by_hand_fidelity, ceiling_fidelity=None):
+    """The fidelity a default must reach in a cell of the black-box and tabular
+    benches: max(0.8 x by hand at the same rows, 1.05 x the spec ceiling), or 0.8 x
+    by hand while the ceiling is not known."""
+    target = 0.8 * by_hand_fidelity
+    if ceiling_fidelity is not None:
+        target = max(target, 1.05 * ceiling_fidelity)
+    return target

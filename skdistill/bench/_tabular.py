@@ -37,7 +37,14 @@ import time
 import numpy as np
 
 from ._compact import _file_size
-from ._data import JsonCache, data_dir, machine_info, rmse
+from ._data import (
+    CEILING_ROWS,
+    JsonCache,
+    data_dir,
+    issue_target,
+    machine_info,
+    rmse,
+)
 
 TEACHERS = ("ohe-hgb", "hgb-cat", "ohe-rf")
 SPECS = ("data", "hand")
@@ -47,7 +54,6 @@ CATEGORIES = {
     "clarity": ["I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"],
 }
 NUMBERS = ("carat", "depth", "table", "x", "y", "z")
-CEILING_ROWS = 2_000_000
 
 
 def add_parser(sub):
@@ -269,7 +275,7 @@ def run(args):
                             save()
                         cells[method] = cache[key]
                     base = cells["byhand"]["fidelity"]
-                    target = 0.8 * base
+                    target = issue_target(base)
                     ceil_key = f"{teacher_name}/{spec_name}/{hidden}/ceiling"
                     if (args.ceiling and cells["default"]["fidelity"] > target
                             and ceil_key not in cache):
@@ -278,7 +284,7 @@ def run(args):
                                                    args.seed)
                         save()
                     if ceil_key in cache:
-                        target = max(target, 1.05 * cache[ceil_key]["fidelity"])
+                        target = issue_target(base, cache[ceil_key]["fidelity"])
                     for method, c in cells.items():
                         ratio = c["fidelity"] / base
                         mark = ""

@@ -114,9 +114,10 @@ def leaf_cells_or_none(teacher, n_features):
     """:func:`teacher_leaves`, or None for a teacher whose leaves cannot be read
     (not a scikit-learn tree model, or one with categorical splits)."""
     try:
-        return teacher_leaves(teacher, n_features)
-    except (TypeError, ValueError):
+        trees = _sklearn_trees(teacher)
+    except ValueError:  # categorical splits
         return None
+    return None if trees is None else _leaf_cells(trees, n_features)
 
 
 def teacher_leaves(teacher, n_features, random_state=0):
@@ -137,6 +138,11 @@ def teacher_leaves(teacher, n_features, random_state=0):
             f"HistGradientBoostingRegressor); got {type(teacher).__name__}. Use "
             "draws='random', 'sobol' or 'lhs'."
         )
+    return _leaf_cells(trees, n_features, random_state)
+
+
+def _leaf_cells(trees, n_features, random_state=0):
+    """The :class:`LeafCells` of the ``trees`` of :func:`_sklearn_trees`."""
     # leaves kept per tree: all, or for ensembles beyond the cap a sample drawn
     # with replacement by count (each kept leaf weighing alike within its tree)
     n_leaves = sum(int(np.count_nonzero(tree[4])) for tree in trees)
