@@ -87,7 +87,7 @@ def _fidelity_on_data(draws, seed):
     teacher = RandomForestRegressor(30, max_depth=8, random_state=0).fit(X, y)
     est = DataFreeDistillRegressor(
         teacher, student=(20,), max_teacher_queries=4000, n_validation=500,
-        draws=draws, random_state=seed,
+        draws=draws, pool_focus=0.0, random_state=seed,  # the spec's draws alone
     ).fit(bounds=None)  # N(0, I) spec: the data sit at its edge
     X_new, _ = _data(500, seed=1)
     return np.sqrt(np.mean((est.predict(X_new) - teacher.predict(X_new)) ** 2)), est
@@ -97,7 +97,7 @@ def test_leaves_bring_the_student_closer_to_a_forest_where_its_data_lay():
     random, _ = _fidelity_on_data("random", 0)
     leaves, est = _fidelity_on_data("leaves", 0)
     assert est.n_teacher_queries_ == 4000
-    assert leaves < 0.7 * random  # measured: 0.155 against 0.306
+    assert leaves < 0.7 * random  # measured: 0.123 against 0.263
 
 
 def test_leaves_are_reproducible_with_random_state():
