@@ -45,7 +45,7 @@ _POOL_LR_MAX_FACTOR = 5**0.5
 # Teacher rows of the pool regime when max_teacher_queries is not set.
 _POOL_DEFAULT_ROWS = 100_000
 # pool_focus="auto": half of each later round's plain draws focused (see _pool),
-# none for draws from leaves (see _resolve_focus)
+# none for draws from leaves or of tabular specs (see _resolve_focus)
 _POOL_FOCUS = 0.5
 
 # Estimator parameters that belong to the sampler: estimator name -> sampler name.
@@ -265,8 +265,9 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         no teacher row. It helps when the spec is broader than the teacher's
         data, which puts most draws where a fitted model answers with little
         variation. ``"auto"`` is ``0.5``, or ``0`` when the rows are drawn from
-        a tree's leaves (``draws_ == "leaves"``); ``0`` draws every row from the
-        spec.
+        a tree's leaves (``draws_ == "leaves"``) and for tabular specs (a
+        DataFrame's columns, where it was worse on the tabular benchmark); ``0``
+        draws every row from the spec.
         The validation set is drawn from the spec either way. See
         :mod:`skdistill._pool` and the black-box guide for the figures.
     draws : {"auto", "random", "sobol", "lhs", "leaves"}, default="auto"
@@ -754,7 +755,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         state, resumed_from = self._state_to_resume(fingerprint)
         space = StandardizedSpace(spec, device=device)
         self.draws_ = self._resolve_draws(space, d)
-        self.pool_focus_ = self._resolve_focus()
+        self.pool_focus_ = self._resolve_focus(space)
         generator = torch.Generator()  # seeded below, or its state restored
         # every row sent to the teacher from here on goes through the view
         view = StandardizedTeacher(teacher, space, output=self._output_index())
@@ -1010,14 +1011,17 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         space.set_leaves(cells)
         return "leaves"
 
-    def _resolve_focus(self):
+    def _resolve_focus(self, space):
         """``pool_focus``, with ``"auto"`` resolved: 0 for draws from a tree's
         leaves (already where the teacher was fitted; focusing them on top was
         worse for gradient boosting on all three of the blackbox bench's
-        datasets), else ``_POOL_FOCUS``."""
+        datasets) and for tabular specs (``space.focus_by_default``), else
+        ``_POOL_FOCUS``."""
         if self.pool_focus != "auto":
             return float(self.pool_focus)
-        return 0.0 if self.draws_ == "leaves" else _POOL_FOCUS
+        if self.draws_ == "leaves" or not space.focus_by_default:
+            return 0.0
+        return _POOL_FOCUS
 
     def _label_validation(self, view, generator, validation_data, d):
         """The synthetic validation set, labelled once through ``view``: it fixes

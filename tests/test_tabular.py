@@ -298,6 +298,7 @@ def test_a_pipeline_over_a_dataframe_is_distilled(data, teacher, fitted):
     assert fid < 0.1 * np.std(t), fid
     assert fitted.n_teacher_queries_ == 8000
     assert fitted.n_features_in_ == 6
+    assert fitted.pool_focus_ == 0.0  # "auto": no focused draws for DataFrame specs
     assert fitted.predict(test_df.iloc[:5]).shape == (5,)
     # rows in column order work too
     np.testing.assert_allclose(
