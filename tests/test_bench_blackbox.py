@@ -21,6 +21,7 @@ def test_quick_mode_runs_and_resumes_from_its_cache(tmp_path, capsys):
     for cell in cache.values():
         assert cell["rows"] == 5000  # the same teacher rows for both
         assert 0 < cell["fidelity"] < 1.5
+        assert 0 < cell["spec_fidelity"] < 1.5  # on the spec's own draws
     rows = [line for line in printed.splitlines() if line.startswith("| cpusmall")]
     assert len(rows) == 4
     # a second run finds every cell in the cache: the same table, no new fit
