@@ -23,6 +23,7 @@ the real rows when the spec puts its mass where they are not). Finished cells ar
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
@@ -139,26 +140,37 @@ def distil(teacher, d, n, seed, method):
 _SPEC_ROWS, _SPEC_SEED = 20_000, 12345
 
 
-def run_cell(dataset, teacher_name, budget, seed, method, data_dir):
+@functools.lru_cache(maxsize=1)
+def _setting(dataset, teacher_name, data_dir):
+    """The fitted teacher of a dataset and what every cell of it is scored on:
+    the real test rows with their targets and the teacher's answers, the fixed
+    spec draws with the teacher's answers. Cells run teacher by teacher, so one
+    setting is kept: fitted and labelled once, not once per cell."""
     X, y = load_dataset(dataset, data_dir)
     (X_tr, y_tr), _, (X_te, y_te) = paper_split(X, y, seed=0)
     teacher = make_teacher(teacher_name, 0).fit(X_tr, y_tr)
-    t_te = teacher.predict(X_te)
+    # these teacher rows are the bench's, not the method's
+    z = np.random.default_rng(_SPEC_SEED).standard_normal((_SPEC_ROWS, X.shape[1]))
+    return teacher, X_tr, (X_te, y_te, teacher.predict(X_te)), (z, teacher.predict(z))
+
+
+def run_cell(dataset, teacher_name, budget, seed, method, data_dir):
+    teacher, X_tr, (X_te, y_te, t_te), (z, t_z) = _setting(dataset, teacher_name,
+                                                           data_dir)
+    d = X_tr.shape[1]
     t0 = time.perf_counter()
     if method in ("byhand", "ceiling"):  # the ceiling's budget is its rows
-        model, rows = by_hand(teacher, X.shape[1], budget, seed)
+        model, rows = by_hand(teacher, d, budget, seed)
     elif method == "oracle":
         model, rows = oracle(teacher, X_tr, seed)
     else:
-        model, rows = distil(teacher, X.shape[1], budget, seed, method)
+        model, rows = distil(teacher, d, budget, seed, method)
     wall = time.perf_counter() - t0
     pred = model.predict(X_te)
-    # what a data-free run can see: fidelity on fresh draws of the spec (the same
-    # draws for every cell; these teacher rows are the bench's, not the method's)
-    z = np.random.default_rng(_SPEC_SEED).standard_normal((_SPEC_ROWS, X.shape[1]))
     return {"fidelity": rmse(pred, t_te), "test": rmse(pred, y_te), "rows": int(rows),
             "wall": wall, "teacher_test": rmse(t_te, y_te),
-            "spec_fidelity": rmse(model.predict(z), teacher.predict(z))}
+            # what a data-free run can see: fidelity on fresh draws of the spec
+            "spec_fidelity": rmse(model.predict(z), t_z)}
 
 
 def run(args):
