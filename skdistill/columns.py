@@ -1,8 +1,8 @@
 """Column kinds of tabular input specs, and the encoding the student reads.
 
 A tabular :class:`~skdistill.InputSpec` is a data sheet of the teacher's columns:
-one :class:`Continuous`, :class:`Integer`, :class:`Categorical` or :class:`Constant`
-per column, by name. From it skdistill
+one :class:`Empirical`, :class:`Continuous`, :class:`Integer`, :class:`Categorical`
+or :class:`Constant` per column, by name. From it skdistill
 
 - draws columns of the right kind (integers are integers, categories are levels);
 - hands the teacher a pandas DataFrame with the column names, order and dtypes it
@@ -35,6 +35,7 @@ __all__ = [
     "Integer",
     "Categorical",
     "Constant",
+    "Empirical",
     "column_from_dict",
     "encode",
     "decode",
@@ -388,7 +389,243 @@ class Constant(Column):
         return np.zeros((u.shape[0], 0))
 
 
-_KINDS = {cls.kind: cls for cls in (Continuous, Integer, Categorical, Constant)}
+class Empirical(Column):
+    """A numeric column described by its data: quantiles and point masses.
+
+    The marginal of an unlabeled sample as :meth:`InputSpec.from_data
+    <skdistill.InputSpec.from_data>` finds it, without keeping a row: values that
+    carry at least ``mass_threshold`` of the rows (a "not detected" code, zeros,
+    the levels of a low-cardinality column) are *point masses*, drawn with their
+    share exactly; the other rows are summarized by ``n_quantiles`` quantiles of
+    their own, between which draws are interpolated (linearly, or by a monotone
+    PCHIP curve). Draws are the inverse CDF of this mixture, so a Gaussian copula
+    on top of it keeps every column's marginal as it is.
+
+    Parameters
+    ----------
+    name : str
+    quantiles : sequence of float, default=None
+        Quantiles of the continuous part at evenly spaced levels ``0, ...,
+        1`` (its minimum first, its maximum last), non-decreasing; at least two.
+        None: the column is discrete (point masses only).
+    masses : sequence of (value, share) pairs, default=None
+        Point masses: a value and the share of rows that hold it (shares in
+        ``(0, 1]``, summing to at most 1; the continuous part has the rest).
+    interpolation : {"linear", "pchip"}, default="linear"
+        Between quantiles: straight lines (the empirical CDF smoothed), or the
+        monotone cubic PCHIP through them (evaluated on a grid eight times
+        finer).
+    integer : bool, default=False
+        Round draws to integers (counts, codes, years).
+    dtype : str, default=None
+        dtype of the column in the teacher's DataFrame (``"int64"`` for integer
+        columns, else ``"float64"``, by default).
+
+    Examples
+    --------
+    >>> from skdistill.columns import Empirical
+    >>> c = Empirical("dose", quantiles=[1.0, 2.0, 5.0], masses=[(0.0, 0.4)])
+    >>> c.bounds
+    (0.0, 5.0)
+    >>> import numpy as np
+    >>> x = c.from_uniform(np.array([0.1, 0.39, 0.7, 0.99]))[:, 0]
+    >>> [round(float(v), 2) for v in x]
+    [0.0, 0.0, 2.0, 4.9]
+    """
+
+    kind = "empirical"
+
+    def __init__(self, name, quantiles=None, masses=None, interpolation="linear",
+                 integer=False, dtype=None):
+        integer = bool(integer)
+        super().__init__(name, dtype or ("int64" if integer else "float64"))
+        self.integer = integer
+        if interpolation not in ("linear", "pchip"):
+            raise ValueError(
+                f"Column {name!r}: interpolation must be 'linear' or 'pchip', got "
+                f"{interpolation!r}."
+            )
+        self.interpolation = interpolation
+        if quantiles is not None:
+            try:
+                q = np.asarray(quantiles, dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"Column {name!r}: quantiles must be numbers, got {quantiles!r}."
+                ) from None
+            if q.size < 2 or not np.isfinite(q).all() or (np.diff(q) < 0).any():
+                raise ValueError(
+                    f"Column {name!r}: quantiles must be at least two finite numbers "
+                    "in non-decreasing order."
+                )
+            quantiles = [float(v) for v in q]
+        pairs = []
+        for pair in masses or ():
+            try:
+                value, share = pair
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"Column {name!r}: masses must be (value, share) pairs, got "
+                    f"{pair!r}."
+                ) from None
+            value = _number(value, "a point mass's value", name, none=False)
+            share = _number(share, "a point mass's share", name, none=False)
+            if not 0 < share <= 1:
+                raise ValueError(
+                    f"Column {name!r}: the share of point mass {value} must be in "
+                    f"(0, 1], got {share}."
+                )
+            pairs.append((value, share))
+        values = [v for v, _ in pairs]
+        if len(set(values)) != len(values):
+            raise ValueError(f"Column {name!r}: a point mass is given twice.")
+        total = sum(p for _, p in pairs)
+        if quantiles is None:
+            if not pairs:
+                raise ValueError(
+                    f"Column {name!r}: an empirical column needs quantiles, point "
+                    "masses or both."
+                )
+            # discrete: the shares are the distribution (normalized)
+            pairs = [(v, p / total) for v, p in pairs]
+        elif total > 1 + 1e-9:
+            raise ValueError(
+                f"Column {name!r}: point masses sum to {total:g}; at most 1 with "
+                "quantiles (the continuous part has the rest)."
+            )
+        elif total >= 1 - 1e-12:
+            raise ValueError(
+                f"Column {name!r}: point masses take every row; leave quantiles out."
+            )
+        self.quantiles = quantiles
+        self.masses = sorted(pairs) or None
+        self._knots_cache = None
+
+    @classmethod
+    def from_values(cls, name, values, n_quantiles=101, mass_threshold=0.01,
+                    interpolation="linear", integer=None, dtype=None):
+        """The column of a sample ``values`` (1-D, finite): values holding at
+        least ``mass_threshold`` of the rows become point masses, the rest
+        ``n_quantiles`` quantiles; ``integer`` (None: whether every value is an
+        integer) rounds draws."""
+        v = np.asarray(values, dtype=np.float64).reshape(-1)
+        if v.size == 0 or not np.isfinite(v).all():
+            raise ValueError(f"Column {name!r}: needs finite values, at least one.")
+        if isinstance(n_quantiles, bool) or not isinstance(n_quantiles, numbers.Integral) \
+                or n_quantiles < 2:
+            raise ValueError(f"n_quantiles must be an integer >= 2, got {n_quantiles!r}.")
+        if not 0 <= mass_threshold <= 1:
+            raise ValueError(
+                f"mass_threshold must be in [0, 1], got {mass_threshold!r}."
+            )
+        if integer is None:
+            integer = bool(np.array_equal(v, np.rint(v)))
+        uniq, counts = np.unique(v, return_counts=True)
+        share = counts / v.size
+        heavy = share >= mass_threshold if mass_threshold > 0 else np.zeros_like(share, bool)
+        rest = ~heavy
+        # a continuous part needs two distinct values; else every value is a mass
+        if rest.sum() < 2:
+            heavy[:] = True
+            rest[:] = False
+        masses = [(float(a), float(p)) for a, p in zip(uniq[heavy], share[heavy])]
+        quantiles = None
+        if rest.any():
+            keep = v[np.isin(v, uniq[heavy], invert=True)]
+            quantiles = np.quantile(keep, np.linspace(0.0, 1.0, n_quantiles))
+        return cls(name, quantiles=quantiles, masses=masses or None,
+                   interpolation=interpolation, integer=integer, dtype=dtype)
+
+    def _fields(self):
+        return {"quantiles": self.quantiles,
+                "masses": None if self.masses is None
+                else [list(m) for m in self.masses],
+                "interpolation": None if self.interpolation == "linear"
+                else self.interpolation,
+                "integer": self.integer or None, "dtype": self.dtype}
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_knots_cache"] = None
+        return state
+
+    def describe(self):
+        """A few words on the marginal, for messages and reprs."""
+        parts = []
+        if self.quantiles is not None:
+            parts.append(f"{len(self.quantiles)} quantiles")
+        if self.masses:
+            share = sum(p for _, p in self.masses)
+            parts.append(f"{len(self.masses)} point mass"
+                         f"{'es' if len(self.masses) > 1 else ''} ({share:.0%})")
+        return ", ".join(parts) + (", integer" if self.integer else "")
+
+    def knots(self):
+        """The inverse CDF as knots ``(u, x)`` (float64, ``u`` from 0 to 1,
+        non-decreasing): linear between them, flat over each point mass."""
+        if self._knots_cache is not None:
+            return self._knots_cache
+        masses = self.masses or []
+        if self.quantiles is None:
+            us, xs, at = [], [], 0.0
+            for value, share in masses:
+                us += [at, at + share]
+                xs += [value, value]
+                at += share
+            u, x = np.asarray(us), np.asarray(xs)
+        else:
+            q = np.asarray(self.quantiles)
+            s = np.linspace(0.0, 1.0, q.size)
+            if self.interpolation == "pchip" and q[-1] > q[0]:
+                from scipy.interpolate import PchipInterpolator
+
+                fine = np.linspace(0.0, 1.0, 8 * (q.size - 1) + 1)
+                q = np.maximum.accumulate(PchipInterpolator(s, q)(fine))
+                s = fine
+            rest = 1.0 - sum(p for _, p in masses)
+            mv = np.asarray([m for m, _ in masses], dtype=np.float64)
+            mp = np.asarray([p for _, p in masses], dtype=np.float64)
+
+            def below(x):  # mass strictly below each of x
+                return (mp[None, :] * (mv[None, :] < np.asarray(x)[:, None])).sum(1)
+
+            u_q = rest * s + below(q)
+            # each mass: the continuous CDF at its value, then its share on top
+            g = np.interp(mv, q, s, left=0.0, right=1.0) if mv.size else mv
+            u_lo = rest * g + below(mv)
+            u = np.concatenate([u_q, u_lo, u_lo + mp])
+            x = np.concatenate([q, mv, mv])
+            order = np.lexsort((x, u))
+            u, x = u[order], x[order]
+        u = np.clip(u, 0.0, 1.0)
+        u[0], u[-1] = 0.0, 1.0
+        self._knots_cache = (u, x)
+        return u, x
+
+    @property
+    def bounds(self):
+        _, x = self.knots()
+        return float(x[0]), float(x[-1])
+
+    def moments(self):
+        u, x = self.knots()
+        du = np.diff(u)
+        mean = float((du * (x[1:] + x[:-1]) / 2).sum())
+        second = float((du * (x[1:] ** 2 + x[1:] * x[:-1] + x[:-1] ** 2) / 3).sum())
+        return mean, float(np.sqrt(max(second - mean * mean, 0.0)))
+
+    def from_uniform(self, u):
+        uk, xk = self.knots()
+        i = np.clip(np.searchsorted(uk, u, side="right"), 1, uk.size - 1)
+        u0, u1 = uk[i - 1], uk[i]
+        w = np.clip((u - u0) / np.maximum(u1 - u0, 1e-300), 0.0, 1.0)
+        x = xk[i - 1] + w * (xk[i] - xk[i - 1])
+        if self.integer:
+            x = np.rint(x)
+        return x[:, None]
+
+
+_KINDS = {cls.kind: cls for cls in (Continuous, Integer, Categorical, Constant, Empirical)}
 
 
 def column_from_dict(d):
@@ -433,13 +670,37 @@ def check_columns(columns):
     return cols
 
 
+NUMERIC_KINDS = ("continuous", "integer", "empirical")
+
+
 def _numeric(columns):
-    return [c for c in columns if c.kind in ("continuous", "integer")]
+    return [c for c in columns if c.kind in NUMERIC_KINDS]
 
 
 def numeric_names(columns):
-    """Names of the continuous and integer columns: those a correlation couples."""
+    """Names of the continuous, integer and empirical columns."""
     return [c.name for c in _numeric(columns)]
+
+
+def copula_names(columns):
+    """Names of the columns a Gaussian copula couples: every column but the
+    constant ones (categorical columns through the order of their levels)."""
+    return [c.name for c in columns if c.kind != "constant"]
+
+
+def copula_values(columns, values):
+    """The 2-D array :func:`score_correlation` reads: one column per column of
+    :func:`copula_names`, numbers as they are and levels as their index (the
+    order in which the copula's latent score runs through them)."""
+    out = []
+    for c, v in zip(columns, values):
+        if c.kind == "constant":
+            continue
+        if c.kind == "categorical":
+            out.append(_level_codes(c, v).astype(np.float64))
+        else:
+            out.append(np.asarray(v, dtype=np.float64))
+    return np.column_stack(out) if out else np.zeros((0, 0))
 
 
 def check_correlation(correlation, names):
@@ -455,7 +716,7 @@ def check_correlation(correlation, names):
     k = len(names)
     if R.shape != (k, k):
         raise ValueError(
-            f"correlation must be {k} x {k}, one row per numeric column {names}; got "
+            f"correlation must be {k} x {k}, one row per column {names}; got "
             f"shape {R.shape}."
         )
     if not np.isfinite(R).all() or not np.allclose(R, R.T, atol=1e-10):
@@ -520,7 +781,7 @@ def encoded_bounds(columns):
     """Raw bounds of every encoded column (indicators: [0, 1])."""
     low, high = [], []
     for c in columns:
-        if c.kind in ("continuous", "integer"):
+        if c.kind in NUMERIC_KINDS:
             lo, hi = c.bounds
             low.append(lo)
             high.append(hi)
@@ -613,12 +874,14 @@ def encode(columns, X, where="X"):
     out = np.zeros((n, width))
     at = 0
     for c, v in zip(columns, values):
-        if c.kind in ("continuous", "integer"):
+        if c.kind in NUMERIC_KINDS:
             try:
                 num = np.asarray(v, dtype=np.float64)
             except (TypeError, ValueError):
+                kind = c.kind if c.kind != "empirical" else (
+                    "integer" if c.integer else "numeric")
                 raise ValueError(
-                    f"Column {c.name!r} of {where} is {c.kind} but holds values that "
+                    f"Column {c.name!r} of {where} is {kind} but holds values that "
                     f"are not numbers, e.g. {_first_bad_number(v)!r}."
                 ) from None
             bad = ~np.isfinite(num)
@@ -672,9 +935,11 @@ def decode(columns, R, order=None):
     for c in columns:
         if c.kind == "continuous":
             data[c.name] = pd.Series(R[:, at], dtype=c.dtype)
-        elif c.kind == "integer":
-            v = np.clip(np.rint(R[:, at]), c.low, c.high)
+        elif c.kind == "integer" or (c.kind == "empirical" and c.integer):
+            v = np.clip(np.rint(R[:, at]), *c.bounds)
             data[c.name] = pd.Series(v.astype(np.int64), dtype=c.dtype)
+        elif c.kind == "empirical":
+            data[c.name] = pd.Series(R[:, at], dtype=c.dtype)
         elif c.kind == "categorical":
             codes = np.argmax(R[:, at : at + c.width], axis=1)
             data[c.name] = _level_series(c, codes, pd)
@@ -698,15 +963,17 @@ def _level_series(column, codes, pd):
     return pd.Series(levels[codes], dtype=column.dtype)
 
 
-def infer_columns(frame, kinds=None):
+def infer_columns(frame, kinds=None, marginals="empirical", n_quantiles=101,
+                  mass_threshold=0.01, interpolation="linear"):
     """Columns of a DataFrame, by the documented rules (see
     :meth:`InputSpec.from_data <skdistill.InputSpec.from_data>`): bool, category,
     object and string dtypes -> :class:`Categorical` (observed frequencies);
-    integer dtypes -> :class:`Integer` (range and moments); other numbers ->
-    :class:`Continuous` (moments, clipped to the range); one value only ->
-    :class:`Constant`. ``kinds`` maps a column name to a kind name
-    (``"continuous"``, ``"integer"``, ``"categorical"``, ``"constant"``) or to a
-    :class:`Column` to use as it is."""
+    other numbers -> :class:`Empirical` (quantiles and point masses, integers
+    rounded for integer dtypes), or with ``marginals="gaussian"``
+    :class:`Integer` and :class:`Continuous` (moments, clipped to the range);
+    one value only -> :class:`Constant`. ``kinds`` maps a column name to a kind
+    name (``"empirical"``, ``"continuous"``, ``"integer"``, ``"categorical"``,
+    ``"constant"``) or to a :class:`Column` to use as it is."""
     import pandas as pd
 
     kinds = dict(kinds or {})
@@ -744,15 +1011,18 @@ def infer_columns(frame, kinds=None):
                 kind = "constant"
             elif not numeric:
                 kind = "categorical"
+            elif marginals == "empirical":
+                kind = "empirical"
             elif pd.api.types.is_integer_dtype(dtype):
                 kind = "integer"
             else:
                 kind = "continuous"
-        cols.append(_column_of(name, s, kind, is_cat, numeric, pd))
+        cols.append(_column_of(name, s, kind, is_cat, numeric, pd,
+                               (n_quantiles, mass_threshold, interpolation)))
     return cols
 
 
-def _column_of(name, s, kind, is_cat, numeric, pd):
+def _column_of(name, s, kind, is_cat, numeric, pd, empirical=(101, 0.01, "linear")):
     dtype = str(s.dtype)
     if kind == "constant":
         return Constant(name, s.iloc[0], dtype=dtype)
@@ -775,6 +1045,15 @@ def _column_of(name, s, kind, is_cat, numeric, pd):
             "'categorical'."
         )
     v = s.to_numpy(dtype=np.float64)
+    if kind == "empirical":
+        n_quantiles, mass_threshold, interpolation = empirical
+        integer = bool(pd.api.types.is_integer_dtype(s.dtype))
+        return Empirical.from_values(
+            name, v, n_quantiles=n_quantiles, mass_threshold=mass_threshold,
+            interpolation=interpolation, integer=integer,
+            dtype=dtype if integer or pd.api.types.is_float_dtype(s.dtype)
+            else "float64",
+        )
     if kind == "integer":
         if not np.array_equal(v, np.rint(v)):
             raise ValueError(f"Column {name!r} holds non-integers; it cannot be integer.")

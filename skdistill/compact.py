@@ -161,7 +161,7 @@ class CompactRegressor(RegressorMixin, BaseEstimator):
         if names is not None:
             self.feature_names_in_ = np.asarray(names, dtype=object)
         spec = getattr(estimator, "input_spec_", None)
-        self.columns_ = getattr(spec, "columns", None)
+        self.columns_ = spec.columns if getattr(spec, "tabular", False) else None
         d = self.n_encoded
         self.x_loc_ = np.broadcast_to(_numpy_of(student.x_loc), (d,)).copy()
         self.x_scale_ = np.broadcast_to(_numpy_of(student.x_scale), (d,)).copy()
@@ -692,7 +692,7 @@ def _tabular_pipeline(columns, mlp):
                 handle_unknown="ignore" if c.handle_unknown == "ignore" else "error",
             )
             parts.append((c.name, encoder, [c.name]))
-        elif c.kind in ("continuous", "integer"):
+        elif c.kind in _columns.NUMERIC_KINDS:
             parts.append((c.name, "passthrough", [c.name]))
     encode = ColumnTransformer(parts, remainder="drop")
     # fitted on a frame that holds every level of every categorical column
@@ -702,7 +702,7 @@ def _tabular_pipeline(columns, mlp):
     for c in columns:
         if c.kind == "categorical":
             R[np.arange(n), at + np.arange(n) % c.width] = 1.0
-        elif c.kind in ("continuous", "integer"):
+        elif c.kind in _columns.NUMERIC_KINDS:
             low, high = c.bounds
             R[:, at] = low if np.isfinite(low) else (high if np.isfinite(high) else 0.0)
         at += c.width

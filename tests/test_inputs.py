@@ -25,7 +25,7 @@ def test_gaussian_clipped_to_bounds():
 def test_from_data_uses_moments_and_range():
     rng = np.random.default_rng(0)
     X = rng.normal([10, -3], [2, 0.5], size=(500, 2))
-    spec = InputSpec.from_data(X)
+    spec = InputSpec.from_data(X, marginals="gaussian")
     np.testing.assert_allclose(spec.mean, X.mean(axis=0))
     np.testing.assert_allclose(spec.std, X.std(axis=0))
     np.testing.assert_allclose(spec.bounds, np.column_stack([X.min(0), X.max(0)]))

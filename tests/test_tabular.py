@@ -92,7 +92,10 @@ def rmse(a, b):
 # ------------------------------------------------------------------ the spec
 def test_from_data_infers_kinds_by_dtype(data):
     df, _ = data
-    spec = InputSpec.from_data(df)
+    kinds = {c.name: c.kind for c in InputSpec.from_data(df).columns}
+    assert kinds["size"] == kinds["rooms"] == "empirical"  # numbers: their data sheet
+    assert InputSpec.from_data(df).columns[1].integer  # an integer dtype draws integers
+    spec = InputSpec.from_data(df, marginals="gaussian")
     kinds = {c.name: c.kind for c in spec.columns}
     assert kinds == {
         "size": "continuous",
@@ -155,7 +158,8 @@ def test_draws_keep_the_dependence_of_the_numeric_columns(data):
     df, _ = data
     frame = df.assign(area=df["size"] * 0.9 + np.random.default_rng(1).normal(0, 5, len(df)))
     spec = InputSpec.from_data(frame)
-    assert spec.correlation.shape == (3, 3)  # size, rooms, area
+    # every column but the constant one: size, rooms, city, style, garden, area
+    assert spec.correlation.shape == (6, 6)
     drawn = spec.draw(5000, random_state=0)
     assert drawn["size"].corr(drawn["area"]) > 0.95
     assert abs(drawn["size"].corr(drawn["rooms"])) < 0.1
@@ -169,7 +173,7 @@ def test_draws_keep_the_dependence_of_the_numeric_columns(data):
     assert abs(independent["size"].corr(independent["area"])) < 0.1
     back = InputSpec.from_json(spec.to_json())
     np.testing.assert_allclose(back.correlation, spec.correlation)
-    with pytest.raises(ValueError, match=r"must be 3 x 3, one row per numeric column"):
+    with pytest.raises(ValueError, match=r"must be 6 x 6, one row per column"):
         InputSpec(columns=spec.columns, correlation=np.eye(2))
     with pytest.raises(ValueError, match="positive definite"):
         InputSpec(columns=spec.columns, correlation=np.ones((3, 3)))
@@ -445,7 +449,7 @@ def test_differentiable_teachers_read_encoded_rows(data):
 def test_generator_sampler_refuses_discrete_columns(data):
     df, _ = data
     module = torch.nn.Linear(9, 1)
-    with pytest.raises(ValueError, match=r"integer or categorical columns \['rooms'"):
+    with pytest.raises(ValueError, match=r"integer, discrete or categorical columns \['rooms'"):
         DataFreeDistillRegressor(module, sampler="generator", max_epochs=1).fit(df)
 
 
@@ -509,12 +513,14 @@ def test_arrays_can_keep_their_dependence_too():
     rng = np.random.default_rng(0)
     a = rng.normal(size=2000)
     X = np.column_stack([a, 2 * a + rng.normal(0, 0.1, 2000), rng.normal(size=2000)])
-    spec = InputSpec.from_data(X, correlated=True)
+    spec = InputSpec.from_data(X, correlated=True, marginals="gaussian")
     assert repr(spec) == "InputSpec(n_features=3, gaussian clipped, correlated)"
     drawn = spec.draw(4000, random_state=0)
     assert np.corrcoef(drawn[:, 0], drawn[:, 1])[0, 1] > 0.95
     assert abs(np.corrcoef(drawn[:, 0], drawn[:, 2])[0, 1]) < 0.1
-    assert InputSpec.from_data(X).correlation is None  # arrays: independent by default
+    # Gaussian marginals of arrays: independent by default, as in the paper
+    assert InputSpec.from_data(X, marginals="gaussian").correlation is None
+    assert InputSpec.from_data(X).correlation is not None  # the data sheet: a copula
     back = InputSpec.from_json(spec.to_json())
     np.testing.assert_allclose(back.correlation, spec.correlation)
     with pytest.raises(ValueError, match="correlation needs a Gaussian"):

@@ -137,13 +137,15 @@ class GeneratorSampler(Sampler):
                 "torch module or a skorch net)."
             )
         discrete = [
-            c.name for c in getattr(problem.space, "columns", None) or ()
-            if c.kind in ("integer", "categorical")
+            c.name for c in (getattr(problem.space, "columns", None)
+                             if problem.space.spec.tabular else None) or ()
+            if c.kind in ("integer", "categorical") or (
+                c.kind == "empirical" and (c.integer or c.quantiles is None))
         ]
         if discrete:
             raise ValueError(
                 "sampler='generator' makes continuous inputs through the teacher's "
-                f"gradients; the input spec has integer or categorical columns "
+                f"gradients; the input spec has integer, discrete or categorical columns "
                 f"{discrete}. Use sampler='direct' (which rounds and snaps them) or "
                 "'random'."
             )

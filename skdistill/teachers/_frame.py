@@ -50,7 +50,7 @@ def frame_teacher(teacher, spec):
     gets DataFrames too: with the spec's feature names when it has them (checked,
     matched by name), else with the teacher's own names, by position.
     """
-    columns = getattr(spec, "columns", None)
+    columns = spec.columns if getattr(spec, "tabular", False) else None
     if columns is not None:
         order = check_feature_names(teacher, [c.name for c in columns])
         if teacher.differentiable:
