@@ -104,6 +104,9 @@ class PoolLoop(TrainingLoop):
     focus_scale : float
         Standard deviation of the focused draws around their pool row, in
         standardized units.
+    seed : (z, t) tensors, default=None
+        Rows labelled before the loop (the user's own rows): the pool starts
+        with them, and the rounds add ``rows`` more.
 
     The minibatch is ``batch_size`` rows, or one row per 1000 of the pool when
     that is more (at most 512).
@@ -113,7 +116,7 @@ class PoolLoop(TrainingLoop):
     """
 
     def __init__(self, *args, rows, n_rounds=4, patience=5, n_decays=3,
-                 min_steps=100, focus=0.0, focus_scale=0.6, **kwargs):
+                 min_steps=100, focus=0.0, focus_scale=0.6, seed=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.focus, self.focus_scale = focus, focus_scale
         self.rounds = plan_rounds(rows, n_rounds, min_rows=self.batch_size)
@@ -125,6 +128,10 @@ class PoolLoop(TrainingLoop):
         device = self.problem.space.loc.device
         self.pool_z = torch.empty(0, d, device=device)
         self.pool_t = torch.empty(0, *self.problem.label_shape, device=device)
+        if seed is not None:  # rows labelled before the loop (the user's own)
+            self.pool_z = seed[0].to(device, self.pool_z.dtype)
+            self.pool_t = seed[1].to(device, self.pool_z.dtype).reshape(
+                len(seed[1]), *self.problem.label_shape)
         # schedule state: rounds bought, halvings done in this round, epochs
         # without improvement, best validation RMSE of this step
         self.n_bought, self.decays, self.wait, self.step_best = 0, 0, 0, math.inf
@@ -143,7 +150,8 @@ class PoolLoop(TrainingLoop):
             return False
         # a round before the last is followed by the next at the first plateau;
         # the learning rate decays in the last round only
-        return self.n_bought == 0 or self.wait >= self.patience
+        return (self.n_bought == 0 and len(self.pool_z) == 0) or (
+            self.wait >= self.patience)
 
     def _round_plan(self, n):
         """Generated and random rows of a round of ``n`` teacher rows."""
