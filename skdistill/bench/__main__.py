@@ -12,7 +12,7 @@ import sys
 
 # module name -> one command each; modules not (yet) present are skipped
 COMMANDS = ["_speed", "_paper", "_protein", "_compact", "_digits", "_scaleout", "_blackbox",
-            "_tabular", "_multioutput"]
+            "_tabular", "_multioutput", "_sheet"]
 
 
 def main(argv=None):
