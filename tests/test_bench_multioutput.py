@@ -25,7 +25,10 @@ def test_multioutput_quick_mode_runs_and_resumes(tmp_path, capsys):
         assert separate["rows"] == 2 * joint["rows"] and byhand["rows"] == joint["rows"]
         assert joint["compact_bytes"] < separate["compact_bytes"]
     lines = capsys.readouterr().out.splitlines()
-    assert sum(line.startswith("| rf | 25 |") for line in lines) == 4  # 3 methods, target
+    # 4 methods, the separate-students target and the oracle target
+    assert sum(line.startswith("| rf | 25 |") for line in lines) == 6
+    oracle = cache["rf/25/0/20000/oracle"]
+    assert oracle["rows"] == 1200  # the training rows of the quick mode's 1500
     before = out.stat().st_mtime_ns
     assert main(argv) == 0
     assert out.stat().st_mtime_ns == before
