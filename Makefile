@@ -6,7 +6,10 @@ PY := $(VENV)/bin/python
 # that CI never pulls the multi-GB CUDA build. /opt/wheels holds it on the project machines.
 TORCH_SPEC ?= torch==2.13.0
 WHEELS := $(wildcard /opt/wheels)
-FIND_LINKS := $(if $(WHEELS),--find-links $(WHEELS),--index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple)
+# torch alone from its CPU wheel index (or the local wheels); the project and its
+# other dependencies from pip's default index, in a second call
+TORCH_SOURCE := $(if $(WHEELS),--find-links $(WHEELS),--index-url https://download.pytorch.org/whl/cpu)
+FIND_LINKS := $(if $(WHEELS),--find-links $(WHEELS),)
 DATA_DIR ?= $(abspath ../shared/datasets)
 
 .PHONY: venv demo test test-slow lint bench-speed docs clean
@@ -14,7 +17,7 @@ DATA_DIR ?= $(abspath ../shared/datasets)
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet $(FIND_LINKS) "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet $(TORCH_SOURCE) "$(TORCH_SPEC)"
 	$(PY) -m pip install --quiet $(FIND_LINKS) -e ".[test,bench]"
 	touch $@
 
