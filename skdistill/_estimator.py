@@ -52,6 +52,7 @@ _POOL_FOCUS = 0.5
 # from their data sheet was closer to the teacher than MUNGE alone in 14 of 20
 # pairs (3 ties) and than sheet draws alone in 10 (4 ties)
 _ROWS_DRAWS = "mix"
+_AROUND_ROWS = ("munge", "mix")  # the draws that need the user's rows
 # ... and its pool trains longer than on spec draws: measured on cpusmall and pole
 # kNN at 20k rows (seed 0), fidelity 0.123 / 0.227 with the spec defaults (3
 # halvings, patience 5, 100 updates an epoch at least), 0.112-0.119 / 0.221-0.225
@@ -820,8 +821,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             setup_rows = state.get("setup_rows", self.n_validation)
             n_seed_rows = state.get("n_seed_rows", 0)
             seed = None
-            if self.draws_ in ("munge", "mix"):
-                space.set_rows(self._munge_rows(z_rows, generator, state))
+            if self.draws_ in _AROUND_ROWS:
+                space.set_rows(_seed_rows(z_rows, state))
         else:
             rng = check_random_state(self.random_state)
             data_seed, student_seed = (int(s) for s in rng.randint(_INT32_MAX, size=2))
@@ -829,7 +830,7 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
             if z_rows is not None:
                 (z_sel, t_sel), seed = self._label_rows(
                     view, generator, rows, z_rows, validation_data, d)
-                if self.draws_ in ("munge", "mix"):
+                if self.draws_ in _AROUND_ROWS:
                     space.set_rows(seed[0])
             else:
                 seed = None
@@ -1074,21 +1075,8 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         seed = (z, view.standardize(t_raw))
         if validation_data is not None:
             return self._validation_targets(validation_data, view, d), seed
-        z_val = view.space.draw(self.n_validation, generator, "random")
-        try:
-            t_val = view.predict(space_raw(view.space, z_val))
-        except TeacherError as exc:
-            raise TeacherError(f"Labelling the validation draws: {exc}") from exc
+        z_val, t_val = self._label_draws(view, generator, "random")
         return (z_val, view.standardize(t_val)), seed
-
-    def _munge_rows(self, z_rows, generator, state):
-        """The rows MUNGE draws around when a run resumes: those of its pool
-        that came from ``X`` (the first of the pool)."""
-        n_seed = state.get("n_seed_rows")
-        pool = state.get("pool", {}).get("z")
-        if pool is not None and n_seed:
-            return pool[:n_seed]
-        return z_rows
 
     def _check_callbacks(self):
         """The user's callbacks as a list, checked."""
@@ -1123,14 +1111,14 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         return callbacks
 
     def _resolve_draws(self, space, d, labelled_rows=False):
-        """``draws``, with ``"auto"`` resolved: ``"munge"`` around the user's
-        labelled rows, ``"leaves"`` for a scikit-learn tree teacher on a spec of
+        """``draws``, with ``"auto"`` resolved: ``"mix"`` around the user's
+        labelled rows and from their sheet, ``"leaves"`` for a scikit-learn tree teacher on a spec of
         independent numeric features, else ``"random"``. Gives the space the
         teacher's leaves when they are used."""
         teacher = self.teacher
         if isinstance(teacher, SklearnTeacher):
             teacher = teacher.estimator
-        if self.draws in ("munge", "mix") and not labelled_rows:
+        if self.draws in _AROUND_ROWS and not labelled_rows:
             raise ValueError(
                 f"draws={self.draws!r} draws around the rows of fit's X, labelled by "
                 "the teacher: give X and keep label_rows=True, or use draws='random'."
@@ -1165,18 +1153,21 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         the target scale (set on ``view``) and is the first check of the teacher's
         answers (shape, NaN/inf, exceptions). Returns the selection set
         (``validation_data`` when given)."""
-        space = view.space
         # the distribution trained on: leaves when drawn from them, else the spec
-        z_val = space.draw(self.n_validation, generator,
-                           "leaves" if self.draws_ == "leaves" else "random")
-        try:
-            t_val_raw = view.predict(space.to_raw(z_val).cpu().double().numpy())
-        except TeacherError as exc:
-            raise TeacherError(f"Labelling the synthetic validation set: {exc}") from exc
+        z_val, t_val_raw = self._label_draws(
+            view, generator, "leaves" if self.draws_ == "leaves" else "random")
         view.set_target_scale(*view.target_scale(t_val_raw))
         if validation_data is None:
             return z_val, view.standardize(t_val_raw)
         return self._validation_targets(validation_data, view, d)
+
+    def _label_draws(self, view, generator, method):
+        """``n_validation`` draws of the spec and the teacher's raw answers."""
+        z_val = view.space.draw(self.n_validation, generator, method)
+        try:
+            return z_val, view.predict(space_raw(view.space, z_val))
+        except TeacherError as exc:
+            raise TeacherError(f"Labelling the synthetic validation set: {exc}") from exc
 
     def _validation_targets(self, validation_data, view, d):
         space = view.space
@@ -1421,3 +1412,11 @@ def _describe_changes(names):
 def space_raw(space, z):
     """Standardized rows ``z`` in the teacher's raw units, as a float64 array."""
     return space.to_raw(z).cpu().double().numpy()
+
+
+def _seed_rows(z_rows, state):
+    """The rows a resumed run draws around: the first of its pool, which came
+    from ``X`` (``z_rows`` for states written before they were counted)."""
+    n_seed = state.get("n_seed_rows")
+    pool = state.get("pool", {}).get("z")
+    return pool[:n_seed] if pool is not None and n_seed else z_rows

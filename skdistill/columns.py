@@ -614,15 +614,18 @@ class Empirical(Column):
         second = float((du * (x[1:] ** 2 + x[1:] * x[:-1] + x[:-1] ** 2) / 3).sum())
         return mean, float(np.sqrt(max(second - mean * mean, 0.0)))
 
-    def from_uniform(self, u):
+    def ppf(self, u):
+        """The inverse CDF at uniforms ``u`` (1-D), before integers are rounded:
+        linear between :meth:`knots`, flat over each point mass."""
         uk, xk = self.knots()
         i = np.clip(np.searchsorted(uk, u, side="right"), 1, uk.size - 1)
         u0, u1 = uk[i - 1], uk[i]
         w = np.clip((u - u0) / np.maximum(u1 - u0, 1e-300), 0.0, 1.0)
-        x = xk[i - 1] + w * (xk[i] - xk[i - 1])
-        if self.integer:
-            x = np.rint(x)
-        return x[:, None]
+        return xk[i - 1] + w * (xk[i] - xk[i - 1])
+
+    def from_uniform(self, u):
+        x = self.ppf(u)
+        return (np.rint(x) if self.integer else x)[:, None]
 
 
 _KINDS = {cls.kind: cls for cls in (Continuous, Integer, Categorical, Constant, Empirical)}

@@ -1098,6 +1098,7 @@ class TabularSpace(StandardizedSpace):
             return torch.as_tensor(a, dtype=dtype, device=device)
 
         self.loc, self.scale = t(loc), t(scale)
+        self._loc64, self._scale64 = loc, scale  # NumPy: columns drawn in NumPy
         self.low, self.high = t((raw_low - loc) / scale), t((raw_high - loc) / scale)
         self.raw_low, self.raw_high = t(raw_low), t(raw_high)
         self.bounded = True
@@ -1206,20 +1207,15 @@ class TabularSpace(StandardizedSpace):
                 u64 = u.double().cpu().numpy()
                 for i, j in enumerate(self._others):
                     c = self.columns[j]
-                    part = (c.from_uniform(u64[i]) - self._np_loc(j)) / self._np_scale(j)
+                    at = slice(self._starts[j], self._starts[j] + c.width)
+                    part = (c.from_uniform(u64[i]) - self._loc64[at]) / self._scale64[at]
                     out[start : start + m, self._starts[j] : self._starts[j] + c.width] = (
                         torch.as_tensor(part, dtype=dt, device=dev))
         if self._ints.numel() or self._snap:
             out = self.project(out)
         return out
 
-    def _np_loc(self, j):
-        at, c = self._starts[j], self.columns[j]
-        return self.loc[at : at + c.width].double().cpu().numpy()
 
-    def _np_scale(self, j):
-        at, c = self._starts[j], self.columns[j]
-        return self.scale[at : at + c.width].double().cpu().numpy()
 
     def project(self, z):
         z = torch.clamp(z, self.low, self.high)  # a new tensor: changed in place
@@ -1269,23 +1265,11 @@ def _latent_tables(columns):
 
     w = np.linspace(-_LATENT_WIDTH, _LATENT_WIDTH, _LATENT_GRID + 1)
     u = ndtr(w)
-    x0 = np.stack([c.from_uniform(u)[:, 0] if not c.integer else
-                   _Unrounded(c).from_uniform(u)[:, 0] for c in columns])
+    # unrounded: integer columns are rounded after the interpolation
+    x0 = np.stack([c.ppf(u) for c in columns])
     dx = np.zeros_like(x0)
     dx[:, :-1] = np.diff(x0, axis=1)
     return x0, dx
-
-
-class _Unrounded:
-    """An empirical column's inverse CDF without the rounding of integers (the
-    draws are rounded after interpolation)."""
-
-    def __init__(self, column):
-        self.column = column
-
-    def from_uniform(self, u):
-        uk, xk = self.column.knots()
-        return np.interp(u, uk, xk)[:, None]
 
 
 def _image_rows(X, shape=None, infer=True):

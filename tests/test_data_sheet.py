@@ -129,6 +129,18 @@ def test_pchip_interpolation_is_monotone_and_keeps_the_quantiles():
 
 
 # ---------------------------------------------------------- fit with the rows
+def recording_service(X, y):
+    """A black box over a gradient-boosting teacher that keeps every row sent."""
+    teacher = HistGradientBoostingRegressor(max_iter=50, random_state=0).fit(X, y)
+    sent = []
+
+    def service(rows):
+        sent.append(np.asarray(rows))
+        return teacher.predict(rows)
+
+    return service, sent
+
+
 def oracle_fidelity(teacher, X, X_test, seed=0):
     """The five lines a user with rows can always write: label the rows, fit an
     MLPRegressor on them."""
@@ -159,12 +171,7 @@ def test_fit_with_rows_beats_labelling_them_and_the_mean(data, make):
 
 def test_label_rows_false_sends_no_row_of_x(data):
     X, y, X_test = data
-    teacher = HistGradientBoostingRegressor(max_iter=50, random_state=0).fit(X, y)
-    sent = []
-
-    def service(rows):
-        sent.append(np.asarray(rows))
-        return teacher.predict(rows)
+    service, sent = recording_service(X, y)
 
     est = DataFreeDistillRegressor(service, student=(20,), max_teacher_queries=3000,
                                    label_rows=False, random_state=0).fit(X)
@@ -178,12 +185,7 @@ def test_label_rows_false_sends_no_row_of_x(data):
 
 def test_rows_are_labelled_first_and_the_budget_spent_exactly(data):
     X, y, _ = data
-    teacher = HistGradientBoostingRegressor(max_iter=50, random_state=0).fit(X, y)
-    sent = []
-
-    def service(rows):
-        sent.append(np.asarray(rows))
-        return teacher.predict(rows)
+    service, sent = recording_service(X, y)
 
     est = DataFreeDistillRegressor(service, student=(20,), max_teacher_queries=5000,
                                    n_validation=300, random_state=0).fit(X)

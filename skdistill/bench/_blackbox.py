@@ -162,10 +162,10 @@ def distil(teacher, d, n, seed, method):
     return est, est.n_teacher_queries_
 
 
-def distil_data(teacher, X_train, n, seed, spec_kind, variant):
+def distil_data(teacher, X_train, sheet, n, seed, spec_kind, variant):
     """skdistill's defaults with the user's data: ``fit(X_train)`` (``rows``) or
-    the data sheet of ``X_train`` through JSON (``sheet``); ``variant`` holds
-    ``param=value`` settings (``draws=random``)."""
+    ``sheet``, the data sheet of ``X_train`` through JSON (``sheet``);
+    ``variant`` holds ``param=value`` settings (``draws=random``)."""
     from skdistill import DataFreeDistillRegressor
 
     params = dict(student=(50,), max_teacher_queries=n, random_state=seed)
@@ -176,7 +176,7 @@ def distil_data(teacher, X_train, n, seed, spec_kind, variant):
     if spec_kind == "rows":
         est.fit(X_train)
     else:
-        est.fit(input_spec=sheet_of(X_train))
+        est.fit(input_spec=sheet)
     return est, est.n_teacher_queries_
 
 
@@ -240,7 +240,8 @@ def run_cell(dataset, teacher_name, budget, seed, method, data_dir, spec_kind="n
         model, rows = oracle(teacher, X_tr, seed)
     elif spec_kind != "normal":
         _, _, variant = method.partition("+")
-        model, rows = distil_data(teacher, X_tr, budget, seed, spec_kind, variant)
+        model, rows = distil_data(teacher, X_tr, sheet, budget, seed, spec_kind,
+                                  variant)
     else:
         model, rows = distil(teacher, d, budget, seed, method)
     wall = time.perf_counter() - t0
