@@ -154,11 +154,15 @@ class PoolLoop(TrainingLoop):
             self.wait >= self.patience)
 
     def _round_plan(self, n):
-        """Generated and random rows of a round of ``n`` teacher rows."""
+        """Generated and random rows of a round of ``n`` teacher rows: half
+        generated, or none when half cannot pay for the sampler's smallest call
+        (differential evolution's population of 5, at 26 rows each)."""
         if not self.sampler.uses_alpha:
             return 0, n
         cost = self.sampler.query_cost(1000) / 1000.0  # rows per generated sample
         n_gen = int((n / 2) / cost)
+        if n_gen < self.sampler.min_generated():
+            n_gen = 0
         return n_gen, n - int(round(n_gen * cost))
 
     # ---------------------------------------------------------------- state

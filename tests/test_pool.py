@@ -74,6 +74,15 @@ def test_pool_with_differential_evolution_keeps_every_row():
     assert est.stop_reason_ == "converged"
 
 
+@pytest.mark.parametrize("budget", [1100, 3000])
+def test_differential_evolution_on_a_small_budget_runs_and_spends_it(budget):
+    # a round whose half pays for fewer than DE's 5 members used to raise
+    # "populations of at least 5 members; got 2": it now draws at random
+    teacher = Counting()
+    est = _pool(teacher, sampler="direct", max_teacher_queries=budget)
+    est.fit(bounds=BOUNDS)
+    assert teacher.rows == est.n_teacher_queries_ == budget
+
 def test_pool_on_a_differentiable_teacher_and_auto():
     est = _pool(make_torch_teacher(3), regime="auto", max_epochs=3).fit(bounds=BOUNDS)
     # differentiable: the stream regime, 2 x 32 fresh rows per update, 10 a epoch

@@ -131,6 +131,12 @@ class Sampler(BaseEstimator):
         included (used to keep within ``max_teacher_queries``)."""
         return n
 
+    def min_generated(self):
+        """The fewest samples one :meth:`generate` call can make (after
+        :meth:`setup`); a pool round too small for them spends its rows on
+        random draws instead."""
+        return 1
+
     def state_dict(self):
         """What the sampler carries from one :meth:`generate` call to the next
         (learned weights, optimizer moments, random streams of its own), copied; or

@@ -127,6 +127,12 @@ class DifferentialEvolution:
     def query_cost(self, n):
         return (self.maxiter + 1) * n
 
+    def min_population(self):
+        """The fewest start points :meth:`run` takes: 5 (scipy's minimum) when
+        they form one population; 1 with ``popsize``, whose runs borrow members
+        to reach it."""
+        return 5 if self.popsize is None else 1
+
     def run(self, x0, problem, objective):
         """Optimise the rows of ``x0``; return a :class:`Generated` with labels."""
         n = x0.shape[0]

@@ -159,6 +159,11 @@ class DirectSampler(Sampler):
             return self._de.query_cost(n)
         return (self.steps + 1) * n
 
+    def min_generated(self):
+        """Differential evolution's smallest population (see
+        :meth:`DifferentialEvolution.min_population`); 1 for gradient steps."""
+        return 1 if self._de is None else self._de.min_population()
+
     def generate(self, x0):
         """Optimise the start points ``x0`` (standardized) into generated samples."""
         if self._de is not None:
