@@ -905,6 +905,14 @@ class DataFreeDistillRegressor(RegressorMixin, BaseEstimator):
         )
         if state is not None:
             loop.load_state_dict(state)
+            if isinstance(loop, PoolLoop) and loop.exhausted():
+                warnings.warn(
+                    f"Nothing to buy: the run resumed from {resumed_from} spent its "
+                    f"budget of {self._budget()} teacher rows and converged. Raise "
+                    "max_teacher_queries to continue it with new rows.",
+                    UserWarning,
+                    stacklevel=3,
+                )
             if loop.epoch >= self.max_epochs:
                 warnings.warn(
                     f"Nothing to train: the run resumed from {resumed_from} has "

@@ -119,6 +119,7 @@ class PoolLoop(TrainingLoop):
                  min_steps=100, focus=0.0, focus_scale=0.6, seed=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.focus, self.focus_scale = focus, focus_scale
+        self.rows, self.n_rounds = rows, n_rounds
         self.rounds = plan_rounds(rows, n_rounds, min_rows=self.batch_size)
         self.patience = patience
         self.n_decays = n_decays
@@ -173,6 +174,7 @@ class PoolLoop(TrainingLoop):
             "t": self.pool_t,
             "schedule": (self.n_bought, self.decays, self.wait, self.step_best),
             "lr": self.trainer.lr,
+            "rounds": list(self.rounds),
         }
         return snap
 
@@ -182,6 +184,29 @@ class PoolLoop(TrainingLoop):
         self.pool_z, self.pool_t = pool["z"], pool["t"]
         self.n_bought, self.decays, self.wait, self.step_best = pool["schedule"]
         self.trainer.set_lr(pool["lr"])
+        self._replan(pool.get("rounds", self.rounds))
+
+    def _replan(self, rounds):
+        """The rounds of a continued run (``warm_start``, a checkpoint): those
+        bought stay, and a budget raised since plans new ones for the rows it
+        adds (doubling, ``n_rounds`` of them after a finished plan), the first
+        bought at the next epoch when the old plan was spent; with the same
+        budget the run goes on with its own plan."""
+        bought = list(rounds[: self.n_bought])
+        rest = self.rows - sum(bought)
+        if rest - sum(rounds[self.n_bought :]) < self.batch_size:
+            self.rounds = list(rounds)
+            return
+        finished = self.n_bought >= len(rounds)
+        n_new = self.n_rounds if finished else max(1, self.n_rounds - self.n_bought)
+        self.rounds = bought + plan_rounds(rest, n_new, min_rows=self.batch_size)
+        if finished:
+            self.wait = max(self.wait, self.patience)
+
+    def exhausted(self):
+        """Whether every round is bought and the schedule has ended: continuing
+        the run trains its last epoch again and buys nothing."""
+        return self.n_bought >= len(self.rounds) and self.decays >= self.n_decays
 
     # -------------------------------------------------------------- running
     def _buy(self):

@@ -109,6 +109,26 @@ def test_pool_resumes_exactly():
     assert part.history_["val_rmse"] == full.history_["val_rmse"]
 
 
+def test_warm_start_with_a_raised_budget_buys_the_new_rows():
+    # it used to train one more epoch on the old pool and buy nothing (bug 2)
+    teacher = Counting()
+    est = _pool(teacher).fit(bounds=BOUNDS)
+    assert est.stop_reason_ == "converged" and teacher.rows == 3000
+    before = len(est.history_["val_rmse"])
+    est.set_params(warm_start=True, max_teacher_queries=6000).fit(bounds=BOUNDS)
+    assert teacher.rows == est.n_teacher_queries_ == 6000
+    assert est.stop_reason_ == "converged"
+    assert len(est.history_["val_rmse"]) > before + 5
+    assert est.best_score_ <= est.history_["val_rmse"][before - 1]
+
+
+def test_warm_start_on_a_spent_budget_says_to_raise_it():
+    est = _pool(sum_of_squares).fit(bounds=BOUNDS)
+    with pytest.warns(UserWarning, match="Raise max_teacher_queries"):
+        est.set_params(warm_start=True).fit(bounds=BOUNDS)
+    assert est.n_teacher_queries_ == 3000
+
+
 class InterruptAt(Callback):
     """Ctrl-C at the end of epoch ``k`` (once)."""
 
