@@ -10,6 +10,7 @@ from .columns import Categorical, Constant, Continuous, Integer
 
 try:
     from ._estimator import DataFreeDistillRegressor
+    from ._teacher_inputs import NoInputSpecWarning
     from .callbacks import Callback, CSVLogger, EarlyStopping
     from .inputs import InputSpec
     from .metrics import fidelity_r2_scorer, fidelity_rmse_scorer, make_fidelity_scorer
@@ -37,6 +38,7 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "DataFreeDistillRegressor",
     "InputSpec",
+    "NoInputSpecWarning",
     "Continuous",
     "Integer",
     "Categorical",

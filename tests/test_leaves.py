@@ -88,7 +88,7 @@ def _fidelity_on_data(draws, seed):
     est = DataFreeDistillRegressor(
         teacher, student=(20,), max_teacher_queries=4000, n_validation=500,
         draws=draws, pool_focus=0.0, random_state=seed,  # the spec's draws alone
-    ).fit(bounds=None)  # N(0, I) spec: the data sit at its edge
+    ).fit(input_spec=InputSpec(n_features=3))  # N(0, I): the data sit at its edge
     X_new, _ = _data(500, seed=1)
     return np.sqrt(np.mean((est.predict(X_new) - teacher.predict(X_new)) ** 2)), est
 

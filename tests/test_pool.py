@@ -109,6 +109,15 @@ def test_pool_resumes_exactly():
     assert part.history_["val_rmse"] == full.history_["val_rmse"]
 
 
+def test_unlabeled_validation_data_is_counted_and_the_budget_spent():
+    # validation rows labelled by the teacher used to make the pool skip its
+    # last and largest round (issue 25, bug 1: 2965 of 5000 rows spent)
+    teacher = Counting()
+    est = _pool(teacher).fit(bounds=BOUNDS, validation_data=GRID[:100])
+    assert teacher.rows == est.n_teacher_queries_ == 3000
+    assert est.selection_ == "validation_data labelled by the teacher"
+
+
 def test_warm_start_with_a_raised_budget_buys_the_new_rows():
     # it used to train one more epoch on the old pool and buy nothing (bug 2)
     teacher = Counting()
@@ -224,3 +233,13 @@ def test_focus_auto_is_off_for_draws_from_a_trees_leaves():
     assert (est.draws_, est.pool_focus_) == ("leaves", 0.0)
     assert _pool(Bump()).fit(bounds=BOUNDS).pool_focus_ == 0.5
     assert _pool(tree, pool_focus=0.3).fit(bounds=BOUNDS).pool_focus_ == 0.3
+
+
+def test_the_resolved_plan_is_shown(capsys):
+    est = _pool(sum_of_squares, regime="auto", verbose=1).fit(bounds=BOUNDS)
+    assert (est.regime_, est.max_teacher_queries_) == ("pool", 3000)
+    assert est.lr_ > 0 and est.selection_.startswith("200 draws of the spec")
+    assert "Plan: regime='pool'" in capsys.readouterr().out
+    est = _pool(make_torch_teacher(3), regime="auto", max_epochs=1,
+                max_teacher_queries=None).fit(bounds=BOUNDS)
+    assert (est.regime_, est.max_teacher_queries_) == ("stream", None)

@@ -146,11 +146,12 @@ def distil(teacher, d, n, seed, method):
     regime with plain draws, with ``-sobol`` for scrambled Sobol draws,
     ``-leaves`` for draws from the teacher's leaves, ``-de`` for half of each
     round's rows from the direct sampler's differential evolution."""
-    from skdistill import DataFreeDistillRegressor
+    from skdistill import DataFreeDistillRegressor, InputSpec
 
+    normal = InputSpec(n_features=d)  # N(0, I), not what the teacher keeps
     if method == "default":
         est = DataFreeDistillRegressor(teacher, student=(50,), max_teacher_queries=n,
-                                       random_state=seed).fit(bounds=None)
+                                       random_state=seed).fit(input_spec=normal)
         return est, est.n_teacher_queries_
     regime, _, option = method.partition("-")
     params = dict(student=(50,), sampler="direct" if option == "de" else "random",
@@ -158,7 +159,7 @@ def distil(teacher, d, n, seed, method):
                   draws=option if option in ("sobol", "leaves") else "random")
     if regime == "stream":  # spend the budget: 1000 rows an epoch after validation
         params["max_epochs"] = max(1, (n - 1000) // 1000)
-    est = DataFreeDistillRegressor(teacher, **params).fit(bounds=None)
+    est = DataFreeDistillRegressor(teacher, **params).fit(input_spec=normal)
     return est, est.n_teacher_queries_
 
 

@@ -20,7 +20,7 @@ import time
 import joblib
 import numpy as np
 
-from .. import DataFreeDistillRegressor
+from .. import DataFreeDistillRegressor, InputSpec
 from ..teachers import as_teacher
 from ._data import load_dataset, machine_info, paper_split, rmse, train_mlp_teacher
 
@@ -261,7 +261,7 @@ def run(args):
                 regime="stream",  # the same training for every teacher
                 max_epochs=args.epochs,
                 random_state=args.seed,
-            ).fit()
+            ).fit(input_spec=InputSpec(n_features=X_tr.shape[1]))  # N(0, I)
             t_fit = time.perf_counter() - t0
             compact = est.to_compact()
             t_te = teacher_predict(X_te)

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import DataFreeDistillRegressor
+from .. import DataFreeDistillRegressor, InputSpec
 from ..samplers import Sampler
 from ._data import data_dir, load_dataset, machine_info, paper_split, rmse
 from ._data import train_mlp_teacher as _train_mlp_teacher
@@ -588,7 +588,7 @@ def run_one(dataset, size, method, seed, select, epochs, teacher_tag, *, path, o
         teacher, student=(size,), random_state=seed, max_epochs=epochs, **kwargs
     )
     t0, c0 = time.perf_counter(), time.process_time()
-    est.fit(validation_data=validation)
+    est.fit(input_spec=InputSpec(n_features=X_te.shape[1]), validation_data=validation)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     pred = est.predict(X_te)
     row = dict(
