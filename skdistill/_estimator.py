@@ -1551,8 +1551,9 @@ def _describe_changes(names):
 
 
 def space_raw(space, z):
-    """Standardized rows ``z`` in the teacher's raw units, as a float64 array."""
-    return space.to_raw(z).cpu().double().numpy()
+    """Standardized rows ``z`` in the teacher's raw units, as a float64 array
+    (computed in float64: point masses and integers come back exact)."""
+    return space.to_raw(z.double()).cpu().numpy()
 
 
 def _seed_rows(z_rows, state):

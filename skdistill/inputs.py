@@ -736,8 +736,19 @@ class InputSpec:
             )
         rng = check_random_state(random_state)
         gen = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-        space = StandardizedSpace(self, dtype=torch.float64)
-        rows = space.to_raw(space.draw(n_samples, gen)).numpy()
+        # specs of columns draw as training does (float32: the copula and the
+        # inverse CDF tables six times faster), then come back to raw units in
+        # float64 with point masses and integers exact; the others in float64
+        if self.columns is None:
+            space = StandardizedSpace(self, dtype=torch.float64)
+            rows = space.to_raw(space.draw(n_samples, gen)).numpy()
+        else:  # in chunks: the raw conversion stays in cache
+            space = StandardizedSpace(self, dtype=torch.float32)
+            rows = np.empty((n_samples, space.n_features))
+            for start in range(0, n_samples, _RAW_CHUNK):
+                m = min(_RAW_CHUNK, n_samples - start)
+                z = space.draw(m, gen).double()
+                rows[start : start + m] = space.to_raw(z).numpy()
         if self.tabular:
             return _columns.decode(self.columns, rows)
         return rows
@@ -1101,6 +1112,9 @@ class TabularSpace(StandardizedSpace):
         self._loc64, self._scale64 = loc, scale  # NumPy: columns drawn in NumPy
         self.low, self.high = t((raw_low - loc) / scale), t((raw_high - loc) / scale)
         self.raw_low, self.raw_high = t(raw_low), t(raw_high)
+        # float64 copies: to_raw keeps raw rows inside the columns' ranges exactly
+        self._raw64 = (torch.as_tensor(raw_low, device=device),
+                       torch.as_tensor(raw_high, device=device))
         self.bounded = True
         at, ints, blocks, starts = 0, [], [], []
         emp, discrete = [], []
@@ -1153,24 +1167,35 @@ class TabularSpace(StandardizedSpace):
         self.rows = None
         # point masses in raw units, restored exactly by to_raw (the standardized
         # round trip is off in the last bits: a "not detected" code -1 would come
-        # back as -0.9999999999999999)
-        self._masses = [(starts[j], torch.as_tensor([v for v, _ in c.masses],
-                                                    dtype=torch.float64, device=device))
-                        for j, c in enumerate(cols)
-                        if c.kind == "empirical" and c.masses]
+        # back as -0.9999999999999999): their columns, and values padded with NaN
+        held = [(starts[j], [v for v, _ in c.masses]) for j, c in enumerate(cols)
+                if c.kind == "empirical" and c.masses]
+        self._mass_at = None  # the columns with point masses, their masses (K, n)
+        if held:
+            values = np.full((max(len(v) for _, v in held), len(held)), np.nan)
+            for i, (_, v) in enumerate(held):
+                values[: len(v), i] = v
+            at = [a for a, _ in held]
+            self._mass_at = torch.as_tensor(at, dtype=torch.long, device=device)
+            self._masses = torch.as_tensor(values, device=device)
+            self._mass_tol = 1e-5 * torch.maximum(
+                self._masses.abs(), torch.as_tensor(scale[at], device=device))
 
     def to_raw(self, z):
-        """Encoded rows in raw units; integer columns and point masses exact."""
+        """Encoded rows in raw units, inside the columns' ranges; integer columns
+        and point masses exact (a value within 1e-5 of a column's scale of a
+        point mass is that mass)."""
         x = super().to_raw(z)
+        low, high = (b.to(x.dtype) for b in self._raw64)
+        x = torch.minimum(torch.maximum(x, low), high)
         if self._ints.numel():
             x[:, self._ints] = torch.round(x[:, self._ints])
-        for at, values in self._masses:
-            col = x[:, at]
-            values = values.to(x.dtype)
-            near = torch.argmin((col[:, None] - values).abs(), dim=1)
-            m = values[near]
-            tol = 1e-5 * torch.clamp(m.abs(), min=self.scale[at].to(x.dtype))
-            x[:, at] = torch.where((col - m).abs() <= tol, m, col)
+        if self._mass_at is not None:
+            sub = x[:, self._mass_at]  # one gather of those columns
+            masses, tol = self._masses.to(x.dtype), self._mass_tol.to(x.dtype)
+            for m, t in zip(masses, tol):  # NaN where a column has no k-th mass
+                sub = torch.where((sub - m).abs() <= t, m, sub)
+            x[:, self._mass_at] = sub
         return x
 
     accepts_leaves = False
@@ -1268,6 +1293,7 @@ class TabularSpace(StandardizedSpace):
 
 
 _DRAW_CHUNK = 4096
+_RAW_CHUNK = 4 * _DRAW_CHUNK  # rows of InputSpec.draw converted to raw units at once
 # Empirical draws read each inverse CDF from a table over the latent normal score:
 # _LATENT_GRID cells on [-_LATENT_WIDTH, _LATENT_WIDTH] (scores beyond it, 4e-8 of
 # the draws, take the ends). A table lookup instead of a search through the knots

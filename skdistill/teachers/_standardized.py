@@ -150,7 +150,10 @@ class StandardizedTeacher:
                 return self.mlp.forward(z)[0]
             if self.differentiable:
                 return self.forward(z)
-            y = self._select(self.teacher.predict_tensor(self.space.to_raw(z)))
+            # raw rows in float64: a black box gets point masses and integers
+            # exactly as they are in its data (see TabularSpace.to_raw)
+            x = self.space.to_raw(z.double())
+            y = self._select(self.teacher.predict_tensor(x)).to(z.dtype)
             return (y - self._loc) / self._scale
 
     def label_chunked(self, z, map_fn, n_chunks):
@@ -160,8 +163,7 @@ class StandardizedTeacher:
         Each chunk is labelled by a private copy of the teacher, whose counts are
         added here: exact whether a chunk ran in a thread, another process or on a
         cluster."""
-        x = self.space.to_raw(z)
-        rows = x.detach().cpu().double().numpy()
+        rows = self.space.to_raw(z.detach().double()).cpu().numpy()
         chunks = np.array_split(rows, max(1, min(n_chunks, len(rows))))
         answers = list(map_fn(_TeacherChunk(self.teacher), chunks))
         if len(answers) != len(chunks):
@@ -175,7 +177,7 @@ class StandardizedTeacher:
             sum(a[1] for a in answers), cached=sum(a[2] for a in answers)
         )
         y = self._select(np.concatenate([a[0] for a in answers]))
-        t = torch.as_tensor(y, dtype=x.dtype, device=x.device)
+        t = torch.as_tensor(y, dtype=z.dtype, device=z.device)
         return (t - self._loc) / self._scale
 
     def mlp_forward(self, z):
