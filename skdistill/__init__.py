@@ -15,6 +15,7 @@ try:
     from .inputs import InputSpec
     from .metrics import fidelity_r2_scorer, fidelity_rmse_scorer, make_fidelity_scorer
     from .objectives import eq8_objective
+    from .report import FidelityReport, report
     from .samplers import (
         SAMPLERS,
         DirectSampler,
@@ -60,5 +61,7 @@ __all__ = [
     "fidelity_r2_scorer",
     "fidelity_rmse_scorer",
     "make_fidelity_scorer",
+    "report",
+    "FidelityReport",
     "__version__",
 ]
